@@ -1,0 +1,8 @@
+"""semanir: SemanIR (NeurIPS 2024), key-semantic dictionary attention for image restoration."""
+
+from . import models as _models  # noqa: F401  (registers the models)
+from .registry import create_model, list_models, model_entry
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "create_model", "list_models", "model_entry"]

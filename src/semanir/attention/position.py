@@ -1,0 +1,51 @@
+"""Relative-position geometry of a window: the log-spaced coordinate table fed to the
+continuous position bias MLP, and the flat table offset of every (query, key) pair."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import torch
+
+
+@lru_cache(maxsize=64)
+def _coords_table_cpu(wh: int, ww: int, nominal: int) -> torch.Tensor:
+    dy = torch.arange(-(wh - 1), wh, dtype=torch.float32)
+    dx = torch.arange(-(ww - 1), ww, dtype=torch.float32)
+    table = torch.stack(torch.meshgrid(dy, dx, indexing="ij"), dim=-1).reshape(-1, 2)
+    # Normalised by the nominal window size, so that an offset means the same thing
+    # in a window that shrank to a small feature map (SwinV2's pretrained-window trick).
+    table = table / max(nominal - 1, 1) * 8.0
+    return torch.sign(table) * torch.log2(table.abs() + 1.0) / math.log2(8.0)
+
+
+def relative_coords_table(window: tuple[int, int], nominal: int, device=None) -> torch.Tensor:
+    """(T, 2) log-spaced offsets, T = (2*wh-1)*(2*ww-1), row-major in (dy, dx)."""
+    return _coords_table_cpu(int(window[0]), int(window[1]), int(nominal)).to(device)
+
+
+def table_size(window: tuple[int, int]) -> int:
+    return (2 * window[0] - 1) * (2 * window[1] - 1)
+
+
+def pair_offsets(query: torch.Tensor, key: torch.Tensor, window: tuple[int, int]) -> torch.Tensor:
+    """Flat bias-table offset of each (query, key) token pair; tokens are row-major in the window.
+
+    Broadcasts ``query`` against ``key`` (both integer tensors of token positions).
+    """
+    wh, ww = window
+    dy = torch.div(query, ww, rounding_mode="floor") - torch.div(key, ww, rounding_mode="floor")
+    dx = query % ww - key % ww
+    return (dy + (wh - 1)) * (2 * ww - 1) + (dx + (ww - 1))
+
+
+@lru_cache(maxsize=64)
+def _dense_offsets_cpu(wh: int, ww: int) -> torch.Tensor:
+    tok = torch.arange(wh * ww)
+    return pair_offsets(tok[:, None], tok[None, :], (wh, ww))
+
+
+def dense_offsets(window: tuple[int, int], device=None) -> torch.Tensor:
+    """(N, N) offsets for every pair of a window."""
+    return _dense_offsets_cpu(int(window[0]), int(window[1])).to(device)

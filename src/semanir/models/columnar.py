@@ -1,0 +1,111 @@
+"""Columnar SemanIR (Archi-V1, Fig. 2a): the super-resolution model, SemanIR-S and SemanIR-B."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .base import PAPER_TOPK_CHOICES, SemanIRBase, init_weights
+from .layers import SemanIRStage, channel_layer_norm
+
+DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
+
+
+def _per_stage(value, count: int, what: str) -> list[int]:
+    values = [value] * count if isinstance(value, int) else list(value)
+    if len(values) != count:
+        raise ValueError(f"{what} needs one value per stage ({count}), got {values}")
+    return values
+
+
+class PixelShuffleUpsampler(nn.Sequential):
+    """SwinIR's upsampler: conv + LeakyReLU, (conv, PixelShuffle) per factor 2 or one for x3, conv."""
+
+    def __init__(self, scale: int, in_dim: int, out_chans: int, feat: int = 64):
+        layers: list[nn.Module] = [nn.Conv2d(in_dim, feat, 3, padding=1), nn.LeakyReLU(inplace=True)]
+        if scale == 3:
+            layers += [nn.Conv2d(feat, 9 * feat, 3, padding=1), nn.PixelShuffle(3)]
+        elif scale >= 2 and scale & (scale - 1) == 0:
+            for _ in range(scale.bit_length() - 1):
+                layers += [nn.Conv2d(feat, 4 * feat, 3, padding=1), nn.PixelShuffle(2)]
+        else:
+            raise ValueError(f"upscale must be 1, 3 or a power of 2, got {scale}")
+        layers.append(nn.Conv2d(feat, out_chans, 3, padding=1))
+        super().__init__(*layers)
+
+
+class SemanIRColumnar(SemanIRBase):
+    """mean shift -> conv -> LayerNorm -> stages -> LayerNorm -> conv + long skip -> upsampler.
+
+    ``upscale=1`` gives a same-size restoration model with a global residual instead.
+    """
+
+    def __init__(
+        self,
+        upscale: int = 4,
+        in_chans: int = 3,
+        embed_dim: int = 180,
+        depths: Sequence[int] = (6, 6, 6, 6, 6, 6),
+        num_heads: int | Sequence[int] = 6,
+        window_size: int = 32,
+        mlp_ratio: float = 2.0,
+        upsampler_dim: int = 64,
+        img_range: float = 1.0,
+        attn_impl: str = "gather",
+        topk: int = 512,
+        topk_choices: Sequence[int] | None = PAPER_TOPK_CHOICES,
+        topk_seed: int = 0,
+        include_self: bool = False,
+        shift_alternate: bool = False,
+    ):
+        super().__init__()
+        self.config = {
+            "arch": "columnar", "upscale": upscale, "in_chans": in_chans, "embed_dim": embed_dim,
+            "depths": list(depths), "num_heads": num_heads if isinstance(num_heads, int) else list(num_heads),
+            "window_size": window_size, "mlp_ratio": mlp_ratio, "upsampler_dim": upsampler_dim,
+            "img_range": img_range, "attn_impl": attn_impl, "topk": topk,
+            "topk_choices": None if topk_choices is None else list(topk_choices), "topk_seed": topk_seed,
+            "include_self": include_self, "shift_alternate": shift_alternate,
+        }  # fmt: skip
+        self.in_chans = in_chans
+        self.upscale = upscale
+        self.img_range = img_range
+        mean = DIV2K_RGB_MEAN if in_chans == 3 else (0.0,) * in_chans
+        self.register_buffer("mean", torch.tensor(mean).view(1, in_chans, 1, 1), persistent=False)
+        self._init_topk(topk, topk_choices, topk_seed)
+
+        heads = _per_stage(num_heads, len(depths), "num_heads")
+        self.conv_first = nn.Conv2d(in_chans, embed_dim, 3, padding=1)
+        self.norm_in = nn.LayerNorm(embed_dim)
+        self.body = nn.ModuleList(
+            SemanIRStage(
+                embed_dim, depth, heads[i], window_size, mlp_ratio, "mlp", attn_impl, include_self,
+                shift=shift_alternate and i % 2 == 1,
+            )
+            for i, depth in enumerate(depths)
+        )  # fmt: skip
+        self.norm_out = nn.LayerNorm(embed_dim)
+        self.conv_after_body = nn.Conv2d(embed_dim, embed_dim, 3, padding=1)
+        if upscale == 1:
+            self.reconstruct = nn.Conv2d(embed_dim, in_chans, 3, padding=1)
+        else:
+            self.reconstruct = PixelShuffleUpsampler(upscale, embed_dim, in_chans, upsampler_dim)
+        self.apply(init_weights)
+
+    def iter_stages(self):
+        return list(self.body)
+
+    def forward(self, x: torch.Tensor, topk: int | None = None) -> torch.Tensor:
+        self._check_input(x)
+        k = self.resolve_topk(topk)
+        mean = self.mean.to(x.dtype)
+        feat = self.conv_first((x - mean) * self.img_range)
+        t = channel_layer_norm(self.norm_in, feat)
+        for stage in self.body:
+            t = stage(t, k)
+        feat = feat + self.conv_after_body(channel_layer_norm(self.norm_out, t))
+        out = self.reconstruct(feat) / self.img_range
+        return x + out if self.upscale == 1 else out + mean
+

@@ -19,6 +19,9 @@ from ..attention import (
 )
 
 
+INFERENCE_CHUNK_BYTES = 256 * 1024**2
+
+
 @dataclass(frozen=True)
 class WindowGrid:
     """How a padded (B, C, Hp, Wp) map is cut into row-major windows of ``window`` tokens."""
@@ -101,7 +104,16 @@ class KeySemanticAttention(nn.Module):
         q = F.normalize(qkv[0], dim=-1) * scale
         k = F.normalize(qkv[1], dim=-1)
         bias = self.position_bias(window, t.device).to(q.dtype)
-        out = key_semantic_attention(q, k, qkv[2], index, bias, window, self.attn_impl)
+        v = qkv[2]
+        # Inference on big images: bound the N x N logits of the mask path by window chunks.
+        step = max(1, INFERENCE_CHUNK_BYTES // (self.num_heads * n * n * 4))
+        if torch.is_grad_enabled() or b <= step:
+            out = key_semantic_attention(q, k, v, index, bias, window, self.attn_impl)
+        else:
+            out = torch.cat([
+                key_semantic_attention(q[i : i + step], k[i : i + step], v[i : i + step], index[i : i + step], bias, window, self.attn_impl)
+                for i in range(0, b, step)
+            ])  # fmt: skip
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
 

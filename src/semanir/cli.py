@@ -1,13 +1,27 @@
-"""The ``semanir`` command line. Every failure the user can cause ends in one line and exit code 2."""
+"""The ``semanir`` command line: models, train, test, restore.
+
+Every failure the user can cause ends in one line on stderr and exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 
 class UsageError(Exception):
     """A failure caused by the user's input: reported as one line, never as a traceback."""
+
+
+def _level(text: str | None):
+    if text is None:
+        return None
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+# --- models -------------------------------------------------------------------------------------
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -26,12 +40,177 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- train --------------------------------------------------------------------------------------
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .training.engine import Trainer
+
+    cfg = load_config(args.config, args.overrides)
+    resume = "auto" if args.resume is None else ("required" if args.resume == "" else args.resume)
+    Trainer(cfg, resume=resume, progress=not args.no_progress).fit()
+    return 0
+
+
+# --- model loading shared by test and restore ---------------------------------------------------
+
+
+def _load_model(args: argparse.Namespace, task: str | None):
+    """(model, metadata) from --weights, or the shipped preset of the task."""
+    from .pretrained import DEFAULT_PRESET, preset_path
+    from .weights import model_from_weights
+
+    overrides = {}
+    if getattr(args, "impl", None):
+        overrides["attn_impl"] = args.impl
+    weights = args.weights
+    if weights is None:
+        preset = args.preset or task or DEFAULT_PRESET
+        weights = preset_path(preset)
+    model, meta = model_from_weights(weights, args.model, **overrides)
+    if args.k is not None:
+        model.set_topk(args.k)
+    return model, meta
+
+
+def _settings(args: argparse.Namespace):
+    from .inference import pick_device, pick_dtype
+
+    device = pick_device(args.device)
+    return device, pick_dtype(device, args.precision)
+
+
+# --- test ---------------------------------------------------------------------------------------
+
+
+def _test_dataset(args, protocol):
+    from .data.benchmarks import get_benchmark
+    from .data.datasets import PairedFolderDataset, TestDataset
+
+    if args.set:
+        bench = get_benchmark(args.set)
+        if bench.paired:
+            return PairedFolderDataset(bench.pairs(args.data))
+        return TestDataset(bench.images(args.data), protocol, base_seed=args.seed)
+    data = Path(args.data)
+    if protocol.paired:
+        return PairedFolderDataset.from_folders(data / "input", data / "target")
+    return TestDataset(data, protocol, base_seed=args.seed)
+
+
+def _cmd_test(args: argparse.Namespace) -> int:
+    from .data.protocols import get_protocol
+    from .evaluation import evaluate, identity_restorer, model_restorer
+
+    protocol = get_protocol(args.task, _level(args.level), args.channels)
+    dataset = _test_dataset(args, protocol)
+    if args.model == "identity":
+        restore, label = identity_restorer(protocol), "degraded input (identity)"
+    else:
+        model, meta = _load_model(args, args.task)
+        if model.in_chans != protocol.channels:
+            raise UsageError(f"{meta.get('model_name')} takes {model.in_chans}-channel images; the protocol uses {protocol.channels}")
+        device, dtype = _settings(args)
+        restore = model_restorer(model, device, dtype, args.tile, args.overlap)
+        label = f"{meta.get('model_name')} k={model.topk} impl={model.config.get('attn_impl')}"
+    json_to_stdout = args.json == "-"
+    result = evaluate(restore, dataset, protocol, args.limit, args.save)
+    title = f"{protocol.name} on {args.set or args.data}: {label}"
+    if not json_to_stdout:
+        print(result.table(title))
+    if args.json:
+        payload = {"model": label, "data": str(args.data), "set": args.set, **result.to_json()}
+        text = json.dumps(payload, indent=2)
+        if json_to_stdout:
+            print(text)
+        else:
+            from .fileio import atomic_write
+
+            atomic_write(args.json, lambda f: f.write(text.encode()))
+    return 0
+
+
+# --- restore ------------------------------------------------------------------------------------
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from .data.io import ImageError
+    from .restoration import Restorer, check_writable, collect_inputs, plan_outputs
+
+    inputs = collect_inputs(args.inputs)
+    out_dir = Path(args.output)
+    plan = plan_outputs(inputs, out_dir.resolve(), args.format)
+    check_writable(out_dir)
+    model, meta = _load_model(args, args.task)
+    device, dtype = _settings(args)
+    task = args.task or meta.get("task")
+    restorer = Restorer(model, task, args.tile, args.overlap, None, device, dtype, args.bayer_pattern)
+    failures = 0
+    for src, dst in plan.items():
+        try:
+            restorer.restore_file(src, dst)
+            print(f"{src} -> {dst}")
+        except ImageError as err:
+            failures += 1
+            print(f"semanir: error: {err}", file=sys.stderr)
+    if failures:
+        print(f"semanir: {failures} of {len(plan)} images failed", file=sys.stderr)
+        return 2
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------------
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="registered model name (default: the one the weights file names)")
+    p.add_argument("--weights", help="weights file (.safetensors, or .pth read with weights_only)")
+    p.add_argument("--preset", help="shipped weights by name (default: the task's)")
+    p.add_argument("--k", type=int, help="top-k at inference (default: the model's, 512)")
+    p.add_argument("--impl", help="attention implementation (mask, gather, ...)")
+    p.add_argument("--tile", type=int, help="tile size in input pixels (default: automatic; 0 disables tiling)")
+    p.add_argument("--overlap", type=int, help="tile overlap in input pixels (default: tile/8)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: cuda if present)")
+    p.add_argument("--precision", default="auto", help="auto (fp32 on CPU, bf16/fp16 on GPU), fp32, fp16, bf16")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="semanir", description=__doc__)
+    parser = argparse.ArgumentParser(prog="semanir", description="SemanIR image restoration (NeurIPS 2024).")
     sub = parser.add_subparsers(dest="command", required=True)
+
     p = sub.add_parser("models", help="list the registered models with their parameter counts")
     p.add_argument("pattern", nargs="?", default="*", help="glob on model names, e.g. 'semanir_s_*'")
     p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("train", help="train from a YAML config (resumes the run folder's checkpoint)")
+    p.add_argument("config", help="YAML file, or the name of a shipped config")
+    p.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. train.iterations=1000")
+    p.add_argument("--resume", nargs="?", const="", help="resume (from PATH, or from the run folder)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("test", help="score a model on a benchmark folder under a task's protocol")
+    _add_model_options(p)
+    p.add_argument("--task", required=True, help="denoise, jpeg, sr, demosaic, deblur or weather")
+    p.add_argument("--level", help="sigma, JPEG quality or SR scale (e.g. 25, 40, 4)")
+    p.add_argument("--channels", type=int, default=3, choices=(1, 3), help="3 (RGB) or 1 (gray)")
+    p.add_argument("--data", required=True, help="folder of images, or a root holding the --set")
+    p.add_argument("--set", help="benchmark name under --data (Set5, CBSD68, ...)")
+    p.add_argument("--save", help="folder for the restored images")
+    p.add_argument("--json", nargs="?", const="-", help="JSON results to FILE (or to stdout)")
+    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--seed", type=int, default=0, help="base seed of the degradations (default 0)")
+    p.set_defaults(func=_cmd_test)
+
+    p = sub.add_parser("restore", help="restore image files (default: the shipped blind color denoiser)")
+    p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--task", help="use the shipped weights of a task (denoise, jpeg, sr, demosaic)")
+    p.add_argument("--format", default="png", choices=("png", "tif"), help="output format (keeps 16 bits)")
+    p.add_argument("--bayer-pattern", default="RGGB", help="CFA layout of 1-channel demosaicking inputs")
+    _add_model_options(p)
+    p.set_defaults(func=_cmd_restore)
     return parser
 
 
@@ -39,8 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, ValueError, FileNotFoundError, PermissionError, OSError) as err:
-        print(f"semanir: error: {err}", file=sys.stderr)
+    except (UsageError, ValueError, RuntimeError, OSError) as err:
+        message = str(err).strip().splitlines()
+        print(f"semanir: error: {message[0] if message else type(err).__name__}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("semanir: interrupted", file=sys.stderr)

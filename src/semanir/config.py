@@ -1,0 +1,129 @@
+"""Run configurations: YAML files (shipped ones by name), dotted ``key=value`` overrides, and the
+defaults every training run starts from."""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# Every key a training config may set, with its default (App. A.4 where the paper says).
+DEFAULTS: dict[str, Any] = {
+    "name": None,
+    "task": None,  # denoise | jpeg | sr | demosaic | deblur | weather
+    "output_dir": None,  # default: runs/<name>
+    "model": {"name": None},  # plus any create_model override
+    "data": {
+        "train": {
+            "root": None,  # folder(s) of clean images, or paired-set root for deblur/weather
+            "level": None,  # sigma / QF / scale; a [low, high] pair is a blind range
+            "channels": 3,
+            "patch_size": 64,
+            "batch_size": 16,  # total over all ranks
+            "workers": 2,
+            "cache": True,
+        },
+        "val": {"root": None, "level": None, "limit": None},
+    },
+    "train": {
+        "iterations": 1_000_000,
+        "loss": "l1",  # l1 | charbonnier | smooth_l1+perceptual
+        "perceptual_weights": None,  # torchvision-layout VGG16 .pth, for the perceptual loss
+        "perceptual_weight": 0.04,
+        "optimizer": {"type": "adamw", "lr": 2.0e-4, "weight_decay": 0.0, "betas": [0.9, 0.99]},
+        "milestones": [500_000, 800_000, 900_000, 950_000],  # learning rate halves at each
+        "gamma": 0.5,
+        "warmup_iterations": 0,
+        "grad_clip": 0.0,  # max gradient norm; 0 disables
+        "ema_decay": 0.0,  # 0 disables the EMA copy
+        "topk_choices": [64, 128, 192, 256, 384, 512],  # null: fixed k = model topk
+        "seed": 0,
+        "amp": "auto",  # auto | bf16 | fp16 | off (GPU only; the CPU trains in fp32)
+        "checkpoint_every": 5000,
+        "val_every": 5000,
+        "log_every": 100,
+        "max_bad_steps": 20,  # consecutive non-finite losses before giving up
+        "device": "auto",
+    },
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def shipped_configs() -> list[str]:
+    root = resources.files("semanir") / "configs"
+    return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_yaml(source: str | Path) -> dict:
+    path = Path(source)
+    if path.is_file():
+        text = path.read_text()
+    else:
+        shipped = resources.files("semanir") / "configs" / f"{source}.yaml"
+        if not shipped.is_file():
+            raise ConfigError(f"no config file {source!r} and no shipped config of that name (shipped: {', '.join(shipped_configs())})")
+        text = shipped.read_text()
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: invalid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a config must be a mapping at the top level")
+    return data
+
+
+def merge(base: dict, update: dict, path: str = "") -> dict:
+    """Deep-merge ``update`` into a copy of ``base``; keys unknown to ``base`` are errors,
+    except under ``model`` (create_model validates those)."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        where = f"{path}{key}"
+        if key not in out and not path.startswith("model"):
+            raise ConfigError(f"unknown config key {where!r}")
+        if isinstance(out.get(key), dict) and isinstance(value, dict):
+            out[key] = merge(out[key], value, where + ".")
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_override(text: str) -> dict:
+    """``train.iterations=100`` -> {"train": {"iterations": 100}} (values parsed as YAML)."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} is not of the form key.sub=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    nested: dict = {}
+    cursor = nested
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        cursor = cursor.setdefault(part, {})
+    cursor[parts[-1]] = value
+    return nested
+
+
+def load_config(source: str | Path, overrides: list[str] = ()) -> dict:
+    """Defaults <- the YAML file (or shipped config name) <- overrides; checked and resolved."""
+    cfg = merge(DEFAULTS, _read_yaml(source))
+    for text in overrides:
+        cfg = merge(cfg, parse_override(text))
+    if not cfg["model"].get("name"):
+        raise ConfigError("the config must name a model (model.name)")
+    if not cfg["task"]:
+        raise ConfigError("the config must name a task (task: denoise | jpeg | sr | demosaic | deblur | weather)")
+    cfg["name"] = cfg["name"] or Path(str(source)).stem
+    cfg["output_dir"] = cfg["output_dir"] or str(Path("runs") / cfg["name"])
+    return cfg
+
+
+def dump_config(cfg: dict) -> str:
+    return yaml.safe_dump(cfg, sort_keys=False)

@@ -1,0 +1,117 @@
+"""``semanir restore``: image files in, restored image files out.
+
+Inputs are files, folders (their images, not recursive) and glob patterns. Outputs keep each
+input's bit depth and alpha plane, are written atomically, and never replace an input.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, read_image, write_image
+from .inference import model_geometry, restore_tensor
+
+
+def collect_inputs(specs: list[str]) -> list[Path]:
+    """Expand files, folders and globs, in order, without duplicates."""
+    found: list[Path] = []
+    for spec in specs:
+        path = Path(spec)
+        if glob.has_magic(spec) or path.is_dir():
+            found += list_images(spec)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ImageError(f"{spec}: no such file, folder or matching pattern")
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return [Path(p) for p in unique]
+
+
+def plan_outputs(inputs: list[Path], out_dir: Path, fmt: str = "png") -> dict[Path, Path]:
+    """Output path per input: ``<stem>.<fmt>``, ``<stem>_<ext>.<fmt>`` when two inputs share a stem."""
+    if fmt not in ("png", "tif"):
+        raise ValueError(f"output format must be png or tif, got {fmt!r}")
+    stems: dict[str, int] = {}
+    for p in inputs:
+        stems[p.stem] = stems.get(p.stem, 0) + 1
+    plan = {}
+    for p in inputs:
+        stem = p.stem if stems[p.stem] == 1 else f"{p.stem}_{p.suffix.lstrip('.').lower()}"
+        out = (out_dir / f"{stem}.{fmt}").resolve()
+        if out in inputs:
+            raise ValueError(f"{out} would overwrite an input; choose another output folder")
+        plan[p] = out
+    return plan
+
+
+def check_writable(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".semanir-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"cannot write to output folder {out_dir}: {err.strerror or err}") from None
+
+
+@dataclass
+class Restorer:
+    """A model with its run settings; ``task`` adapts inputs (a 1-channel CFA for demosaicking)."""
+
+    model: nn.Module
+    task: str | None = None
+    tile: int | None = None
+    overlap: int | None = None
+    topk: int | None = None
+    device: torch.device = torch.device("cpu")
+    dtype: torch.dtype = torch.float32
+    bayer_pattern: str = "RGGB"
+
+    def __post_init__(self):
+        self.model = self.model.to(self.device).eval()
+        self.in_chans = self.model.in_chans
+        self.scale = model_geometry(self.model).scale
+
+    def _prepare(self, pixels: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
+        """HWC input in the model's channel count; True when the result must go back to gray."""
+        gray = pixels.ndim == 2
+        if self.task == "demosaic" and gray:
+            from .data.degradations import demosaic_malvar
+
+            return demosaic_malvar(pixels, self.bayer_pattern), False
+        if gray:
+            pixels = pixels[..., None]
+        if self.in_chans == 3 and gray:
+            return np.repeat(pixels, 3, axis=2), True
+        if self.in_chans == 1 and not gray:
+            raise ImageError(f"{name}: this model restores 1-channel (gray) images, the input is RGB")
+        return pixels, False
+
+    def restore_array(self, pixels: np.ndarray, name: str = "image", progress=None) -> np.ndarray:
+        hwc, back_to_gray = self._prepare(pixels, name)
+        x = torch.from_numpy(np.ascontiguousarray(hwc.transpose(2, 0, 1))).unsqueeze(0)
+        out = restore_tensor(self.model, x, self.tile, self.overlap, self.topk, self.device, self.dtype, progress)
+        out = out[0].numpy().transpose(1, 2, 0)
+        if back_to_gray or out.shape[2] == 1:
+            out = out.mean(axis=2)
+        return np.clip(out, 0.0, 1.0)
+
+    def restore_file(self, src: Path, dst: Path, progress=None) -> Path:
+        image = read_image(src)
+        out = self.restore_array(image.pixels, src.name, progress)
+        alpha = image.alpha
+        if alpha is not None and self.scale != 1:
+            import cv2
+
+            h, w = out.shape[:2]
+            alpha = np.clip(cv2.resize(alpha, (w, h), interpolation=cv2.INTER_CUBIC), 0, 1)
+        return write_image(dst, out, bit_depth=image.bit_depth, alpha=alpha)
+
+
+__all__ = ["IMAGE_EXTENSIONS", "Restorer", "check_writable", "collect_inputs", "plan_outputs"]

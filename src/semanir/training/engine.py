@@ -1,0 +1,413 @@
+"""The training loop: exact resume, several processes through torchrun, validation and logging.
+
+Reproducibility does not depend on hidden iterator state. Training item ``i`` (global over
+ranks and iterations) is a pure function of (seed, i), and the random k of iteration ``t`` a
+pure function of (seed, t); so a run resumed from the checkpoint of iteration ``t`` sees exactly
+the batches and ks the uninterrupted run saw, on any number of data workers, and every rank
+draws the same k.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import signal
+import sys
+import time
+from itertools import count
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from .. import __version__, create_model
+from ..config import ConfigError, dump_config
+from ..fileio import atomic_write
+from ..weights import WeightsError, load_state_dict_checked, save_weights
+from .distributed import all_ranks_agree, barrier, cleanup, init_distributed, max_parameter_divergence
+from .losses import build_loss
+
+CHECKPOINT_NAME = "last.pt"
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot go on; the message is one line and says what is left on disk."""
+
+
+def topk_for_iteration(choices, seed: int, iteration: int) -> int | None:
+    if not choices:
+        return None
+    return int(choices[np.random.default_rng([seed, iteration, 0x70]).integers(len(choices))])
+
+
+class GlobalIndexSampler(Sampler):
+    """Yields this rank's item indices of iterations start, start+1, ... forever."""
+
+    def __init__(self, start_iteration: int, batch_per_rank: int, rank: int, world: int):
+        self.start, self.batch, self.rank, self.world = start_iteration, batch_per_rank, rank, world
+
+    def __iter__(self):
+        for it in count(self.start):
+            first = (it * self.world + self.rank) * self.batch
+            yield from range(first, first + self.batch)
+
+
+def learning_rate(cfg_train: dict, iteration: int) -> float:
+    """Base lr, halved (``gamma``) at each milestone passed, with an optional linear warm-up."""
+    base = cfg_train["optimizer"]["lr"]
+    lr = base * cfg_train["gamma"] ** sum(iteration >= m for m in cfg_train["milestones"])
+    warm = cfg_train["warmup_iterations"]
+    return lr * min(1.0, (iteration + 1) / warm) if warm else lr
+
+
+class EMA:
+    """Exponential moving average of the weights (kept in fp32 beside the model)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.model = create_model(model.model_name, **_model_kwargs(model.config)).to(next(model.parameters()).device)
+        self.model.load_state_dict(model.state_dict())
+        self.model.requires_grad_(False).eval()
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        for e, p in zip(self.model.parameters(), model.parameters()):
+            e.lerp_(p.detach(), 1.0 - self.decay)
+
+
+def _model_kwargs(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k != "arch"}
+
+
+def _build_optimizer(params, cfg_opt: dict) -> torch.optim.Optimizer:
+    kind = cfg_opt["type"].lower()
+    kwargs = dict(lr=cfg_opt["lr"], betas=tuple(cfg_opt["betas"]), weight_decay=cfg_opt["weight_decay"])
+    if kind == "adamw":
+        return torch.optim.AdamW(params, **kwargs)
+    if kind == "adam":
+        return torch.optim.Adam(params, **kwargs)
+    raise ConfigError(f"unknown optimizer {cfg_opt['type']!r}; choose adamw or adam")
+
+
+def _amp_dtype(setting: str, device: torch.device) -> torch.dtype | None:
+    if device.type != "cuda" or setting == "off":
+        return None
+    if setting == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}[setting]
+
+
+class Trainer:
+    def __init__(self, cfg: dict, resume: str | None = "auto", build_data=None, progress: bool = True):
+        """``resume``: "auto" (the run folder's checkpoint if there is one), a checkpoint path,
+        "required" (the run folder's, which must exist) or None (refuse to overwrite a run)."""
+        self.cfg = cfg
+        self.dist = init_distributed(cfg["train"]["device"])
+        self.out = Path(cfg["output_dir"])
+        self.ckpt_path = self.out / "checkpoints" / CHECKPOINT_NAME
+        self.show_progress = progress and self.dist.is_main
+        t = cfg["train"]
+        self.seed = int(t["seed"])
+        torch.manual_seed(self.seed)
+        random.seed(self.seed)
+
+        self.model = create_model(cfg["model"]["name"], **{k: v for k, v in cfg["model"].items() if k != "name"})
+        self.model.to(self.dist.device)
+        self.topk_choices = t["topk_choices"]
+        self.optimizer = _build_optimizer(self.model.parameters(), t["optimizer"])
+        self.loss_fn = build_loss(t).to(self.dist.device)
+        self.ema = EMA(self.model, t["ema_decay"]) if t["ema_decay"] else None
+        self.amp_dtype = _amp_dtype(t["amp"], self.dist.device)
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        self.iteration = 0
+        self.bad_steps = 0
+        self._load_or_refuse(resume)
+
+        if self.dist.enabled:
+            ids = [self.dist.local_rank] if self.dist.device.type == "cuda" else None
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        else:
+            self.net = self.model
+        build_data = build_data or _default_data
+        self.train_set, self.val_set, self.protocol = build_data(cfg)
+        self._stop_signal = None
+
+    # --- checkpoints ---------------------------------------------------------------------
+
+    def _load_or_refuse(self, resume: str | None) -> None:
+        path = None
+        if resume not in (None, "auto", "required"):
+            path = Path(resume)
+            if not path.is_file():
+                raise TrainingError(f"no checkpoint at {path}")
+        elif self.ckpt_path.is_file():
+            if resume is None:
+                raise TrainingError(f"{self.out} already holds a run; resume it or choose another output_dir")
+            path = self.ckpt_path
+        elif resume == "required":
+            raise TrainingError(f"nothing to resume: {self.ckpt_path} does not exist")
+        if path is None:
+            return
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - any unreadable checkpoint is reported the same way
+            raise TrainingError(f"cannot read checkpoint {path}: {str(err).splitlines()[0]}") from None
+        if state.get("config", {}).get("model") != self.cfg["model"]:
+            raise TrainingError(f"{path} was trained with model {state.get('config', {}).get('model')}, not {self.cfg['model']}")
+        try:
+            load_state_dict_checked(self.model, state["model"], str(path))
+        except WeightsError as err:
+            raise TrainingError(str(err)) from None
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.model.load_state_dict(state["ema"])
+        if self.scaler is not None and state.get("scaler") is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        self.iteration = int(state["iteration"])
+        self.bad_steps = int(state.get("bad_steps", 0))
+        torch.set_rng_state(state["rng"]["torch"])
+        if self.dist.is_main:
+            print(f"resuming from {path} at iteration {self.iteration}", flush=True)
+
+    def save_checkpoint(self) -> None:
+        if not self.dist.is_main:
+            return
+        state = {
+            "iteration": self.iteration,
+            "model": self.model.state_dict(),
+            "ema": self.ema.model.state_dict() if self.ema else None,
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler else None,
+            "rng": {"torch": torch.get_rng_state()},
+            "bad_steps": self.bad_steps,
+            "config": self.cfg,
+            "semanir_version": __version__,
+        }
+        try:
+            atomic_write(self.ckpt_path, lambda f: torch.save(state, f))
+            self.export_weights("last")
+        except OSError as err:
+            raise TrainingError(
+                f"could not write the checkpoint of iteration {self.iteration} ({err.strerror or err}); "
+                f"the previous checkpoint in {self.ckpt_path.parent} is intact"
+            ) from None
+
+    def export_weights(self, tag: str) -> Path:
+        model = self.ema.model if self.ema else self.model
+        t = self.cfg["train"]
+        return save_weights(
+            model,
+            self.out / "weights" / f"{tag}.safetensors",
+            task=self.cfg["task"],
+            level=self.cfg["data"]["train"]["level"],
+            training={
+                "config": self.cfg["name"], "iterations": self.iteration, "loss": t["loss"],
+                "batch_size": self.cfg["data"]["train"]["batch_size"],
+                "patch_size": self.cfg["data"]["train"]["patch_size"], "topk_choices": t["topk_choices"],
+                "ema": bool(self.ema), "semanir_version": __version__,
+            },
+        )  # fmt: skip
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def _loader(self):
+        d = self.cfg["data"]["train"]
+        per_rank = d["batch_size"] // self.dist.world
+        if per_rank < 1 or d["batch_size"] % self.dist.world:
+            raise ConfigError(f"batch_size {d['batch_size']} must be a multiple of the {self.dist.world} processes")
+        sampler = GlobalIndexSampler(self.iteration, per_rank, self.dist.rank, self.dist.world)
+        workers = int(d["workers"])
+        return DataLoader(
+            self.train_set, batch_size=per_rank, sampler=sampler, num_workers=workers,
+            pin_memory=self.dist.device.type == "cuda", persistent_workers=workers > 0,
+            prefetch_factor=2 if workers > 0 else None,
+        )  # fmt: skip
+
+    def _install_signal_handlers(self):
+        def stop(signum, frame):
+            self._stop_signal = signum
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, stop)
+
+    def step(self, inp: torch.Tensor, target: torch.Tensor) -> float | None:
+        t = self.cfg["train"]
+        k = topk_for_iteration(self.topk_choices, self.seed, self.iteration)
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(t, self.iteration)
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(self.dist.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+            loss = self.loss_fn(self.net(inp, topk=k if k is not None else self.model.topk).float(), target)
+        finite = all_ranks_agree(self.dist, bool(torch.isfinite(loss)))
+        if finite:
+            if self.scaler:
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)
+            else:
+                loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t["grad_clip"] or float("inf"))
+            finite = bool(torch.isfinite(norm))  # gradients are all-reduced: every rank agrees
+        if not finite:
+            self.optimizer.zero_grad(set_to_none=True)
+            self.bad_steps += 1
+            if self.scaler:
+                self.scaler.update()
+            if self.bad_steps > t["max_bad_steps"]:
+                raise TrainingError(
+                    f"loss or gradients not finite for {self.bad_steps} consecutive iterations at {self.iteration}; "
+                    f"lower the learning rate or enable grad_clip; last checkpoint: {self.ckpt_path}"
+                )
+            return None
+        self.bad_steps = 0
+        if self.scaler:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        if self.ema:
+            self.ema.update(self.model)
+        return float(loss)
+
+    def validate(self) -> dict | None:
+        if self.val_set is None or not self.dist.is_main:
+            return None
+        from ..evaluation import evaluate, model_restorer
+
+        model = self.ema.model if self.ema else self.model
+        was_training = model.training
+        result = evaluate(model_restorer(model, self.dist.device), self.val_set, self.protocol, self.cfg["data"]["val"]["limit"])
+        model.train(was_training)
+        return result.mean
+
+    def fit(self) -> dict:
+        t = self.cfg["train"]
+        total = int(t["iterations"])
+        logger = _Logger(self.out, self.iteration, self.dist.is_main)
+        if self.dist.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.out / "config.yaml", lambda f: f.write(dump_config(self.cfg).encode()))
+        self._install_signal_handlers()
+        self.model.train()
+        bar = _progress(self.iteration, total, self.show_progress)
+        loader = iter(self._loader()) if self.iteration < total else None
+        last_loss, tick, tick_it = None, time.perf_counter(), self.iteration
+        try:
+            while self.iteration < total:
+                inp, target = next(loader)[:2]  # paired datasets add the file name
+                inp = inp.to(self.dist.device, non_blocking=True)
+                target = target.to(self.dist.device, non_blocking=True)
+                loss = self.step(inp, target)
+                self.iteration += 1
+                last_loss = loss if loss is not None else last_loss
+                bar.update(1)
+                if loss is not None:
+                    bar.set_postfix(loss=f"{loss:.4f}", k=topk_for_iteration(self.topk_choices, self.seed, self.iteration - 1))
+                if self.iteration % t["log_every"] == 0 or self.iteration == total:
+                    now = time.perf_counter()
+                    rate = (self.iteration - tick_it) / max(now - tick, 1e-9)
+                    tick, tick_it = now, self.iteration
+                    logger.train(self.iteration, last_loss, learning_rate(t, self.iteration - 1), rate)
+                if self.iteration % t["val_every"] == 0 or self.iteration == total:
+                    scores = self.validate()
+                    if scores:
+                        logger.val(self.iteration, scores)
+                        bar.write(f"iteration {self.iteration}: PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.4f}")
+                    barrier(self.dist)
+                if self.iteration % t["checkpoint_every"] == 0 or self.iteration == total:
+                    self.save_checkpoint()
+                    barrier(self.dist)
+                if self._stop_signal is not None:
+                    self.save_checkpoint()
+                    raise TrainingError(
+                        f"stopped by signal {self._stop_signal} at iteration {self.iteration}; checkpoint saved, "
+                        f"run the same command again to resume"
+                    )
+        finally:
+            bar.close()
+            logger.close()
+        divergence = max_parameter_divergence(self.dist, self.model.parameters())
+        if self.dist.is_main:
+            final = self.export_weights("final")
+            if self.dist.enabled:
+                print(f"ranks in sync: max parameter difference across {self.dist.world} ranks = {divergence:.3g}")
+            print(f"done: {self.iteration} iterations; weights in {final}", flush=True)
+        cleanup(self.dist)
+        return {"iteration": self.iteration, "loss": last_loss, "divergence": divergence}
+
+
+class _Logger:
+    """CSV files always; TensorBoard too when it is installed."""
+
+    def __init__(self, out: Path, start: int, active: bool):
+        self.active = active
+        self.tb = None
+        if not active:
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        self.train_csv = _ResumableCsv(out / "train_log.csv", ["iteration", "loss", "lr", "iterations_per_s"], start)
+        self.val_csv = _ResumableCsv(out / "val_log.csv", ["iteration", "psnr", "ssim"], start)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(out / "tensorboard"), purge_step=start + 1)
+        except ImportError:
+            self.tb = None
+
+    def train(self, it, loss, lr, rate):
+        if not self.active:
+            return
+        self.train_csv.write([it, "" if loss is None else f"{loss:.6f}", f"{lr:.3e}", f"{rate:.3f}"])
+        print(f"iteration {it}: loss {loss if loss is None else round(loss, 5)}, lr {lr:.2e}, {rate:.2f} it/s", flush=True)
+        if self.tb and loss is not None:
+            self.tb.add_scalar("train/loss", loss, it)
+            self.tb.add_scalar("train/lr", lr, it)
+
+    def val(self, it, scores):
+        if not self.active:
+            return
+        self.val_csv.write([it, f"{scores['psnr']:.4f}", f"{scores['ssim']:.5f}"])
+        if self.tb:
+            for key, value in scores.items():
+                self.tb.add_scalar(f"val/{key}", value, it)
+
+    def close(self):
+        if self.tb:
+            self.tb.close()
+
+
+class _ResumableCsv:
+    """Appends rows; on resume, first drops the rows logged after the checkpoint."""
+
+    def __init__(self, path: Path, header: list[str], start: int):
+        self.path = path
+        rows = []
+        if path.is_file():
+            with open(path, newline="") as f:
+                rows = [r for r in csv.reader(f)][1:]
+            rows = [r for r in rows if r and r[0].isdigit() and int(r[0]) <= start]
+        with open(path, "w", newline="") as f:
+            csv.writer(f).writerows([header, *rows])
+
+    def write(self, row):
+        with open(self.path, "a", newline="") as f:
+            csv.writer(f).writerow(row)
+
+
+def _progress(start: int, total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(initial=start, total=total, disable=not enabled, dynamic_ncols=True, unit="it", file=sys.stderr)
+
+
+def _default_data(cfg: dict):
+    from .data_setup import build_datasets
+
+    return build_datasets(cfg)
+
+
+def train(cfg: dict, resume: str | None = "auto") -> dict:
+    return Trainer(cfg, resume=resume).fit()
+
+
+__all__ = ["Trainer", "TrainingError", "learning_rate", "topk_for_iteration", "train"]

@@ -91,7 +91,9 @@ def check_set5_lr(root: str) -> None:
     for scale in (2, 3, 4):
         psnrs, worst, sq, n = [], 0, 0.0, 0
         for hr in get_benchmark("Set5").images(root):
-            lr_file = quantize(read_image(folder / "LR_bicubic" / f"X{scale}" / f"{hr.stem}x{scale}.png").pixels)
+            lr_file = quantize(
+                read_image(folder / "LR_bicubic" / f"X{scale}" / f"{hr.stem}x{scale}.png").pixels
+            )
             ours = quantize(bicubic_downscale(read_image(hr).pixels, scale))
             d = ours.astype(np.int64) - lr_file
             psnrs.append(metrics.psnr(ours, lr_file))
@@ -105,7 +107,15 @@ def check_skimage(root: str) -> None:
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     def sk_ssim(a, b, axis):
-        return structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=axis)
+        return structural_similarity(
+            a,
+            b,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=255,
+            channel_axis=axis,
+        )
 
     worst = dict.fromkeys(["psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y", "y"], 0.0)
     paths = get_benchmark("LIVE1").images(root)
@@ -117,7 +127,8 @@ def check_skimage(root: str) -> None:
         diffs = {
             "psnr_rgb": metrics.psnr(out, clean) - peak_signal_noise_ratio(a, b, data_range=255),
             "ssim_rgb": metrics.ssim(out, clean) - sk_ssim(a, b, 2),
-            "psnr_y": metrics.psnr(out, clean, y_channel=True) - peak_signal_noise_ratio(ya, yb, data_range=255),
+            "psnr_y": metrics.psnr(out, clean, y_channel=True)
+            - peak_signal_noise_ratio(ya, yb, data_range=255),
             "ssim_y": metrics.ssim(out, clean, y_channel=True) - sk_ssim(ya, yb, None),
             "y": float(np.abs(metrics.rgb_to_y(clean) - ya).max()),
         }
@@ -137,7 +148,10 @@ def check_demosaic(root: str) -> None:
             continue
         for rounding in ("floor", "round", "none"):
             outs = [np.clip(demosaic_malvar(bayer_mosaic(c), rounding=rounding), 0, 1) for c in clean]
-            cells = [np.mean([metrics.psnr(o, c, crop_border=b) for o, c in zip(outs, clean)]) for b in (0, 2)]
+            cells = [
+                np.mean([metrics.psnr(o, c, crop_border=b) for o, c in zip(outs, clean, strict=True)])
+                for b in (0, 2)
+            ]
             print(f"| {name} | {rounding} | {cells[0]:.3f} | {cells[1]:.3f} |")
 
 
@@ -166,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             label = set_name + ("" if bench.comparable else " (not comparable)")
             p, s = measure(paths, protocol, args.seed)
-            print(f"| {label} | {protocol.name} | {space} | {len(paths)} | {p:.2f} | {s:.4f} | {reference(set_name, protocol)} |")
+            ref = reference(set_name, protocol)
+            print(f"| {label} | {protocol.name} | {space} | {len(paths)} | {p:.2f} | {s:.4f} | {ref} |")
     if args.checks:
         for check in (check_set5_lr, check_skimage, check_demosaic):
             try:

@@ -42,7 +42,15 @@ def test_protocol_errors_are_one_line():
 
 
 @pytest.mark.parametrize(
-    "task,level,channels", [("denoise", 15, 3), ("denoise", "blind", 1), ("jpeg", 20, 1), ("jpeg", "blind", 3), ("sr", 3, 3), ("demosaic", None, 3)]
+    "task,level,channels",
+    [
+        ("denoise", 15, 3),
+        ("denoise", "blind", 1),
+        ("jpeg", 20, 1),
+        ("jpeg", "blind", 3),
+        ("sr", 3, 3),
+        ("demosaic", None, 3),
+    ],
 )
 def test_degrade_is_deterministic_and_shaped(task, level, channels):
     p = get_protocol(task, level, channels)

@@ -16,6 +16,9 @@ from semanir.data import (
     list_benchmarks,
     write_image,
 )
+from semanir.data.datasets import sr_patch
+from semanir.data.degradations import bicubic_downscale
+from semanir.data.io import quantize
 from tests.data_support import benchmark_dir, natural_image
 
 
@@ -28,7 +31,15 @@ def clean_folder(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "task,level,channels", [("denoise", 25, 3), ("denoise", 50, 1), ("jpeg", 10, 1), ("jpeg", "blind", 3), ("sr", 2, 3), ("demosaic", None, 3)]
+    "task,level,channels",
+    [
+        ("denoise", 25, 3),
+        ("denoise", 50, 1),
+        ("jpeg", 10, 1),
+        ("jpeg", "blind", 3),
+        ("sr", 2, 3),
+        ("demosaic", None, 3),
+    ],
 )
 def test_train_items_have_the_right_shapes_types_and_ranges(clean_folder, task, level, channels):
     p = get_protocol(task, level, channels)
@@ -52,7 +63,7 @@ def test_train_crops_flips_and_noise_follow_torch_seed(clean_folder):
     assert not torch.equal(first[0], first[1])  # each draw is a new patch, noise and flip
     torch.manual_seed(3)
     again = [ds[0][0] for _ in range(3)]
-    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
 
 
 def test_train_target_is_a_flipped_or_rotated_crop_of_the_image(clean_folder):
@@ -82,12 +93,30 @@ def test_dataloader_workers_draw_different_patches_and_repeat_after_reseeding(cl
     first = run()
     # a Generator made once and copied into each forked worker would give workers 0 and 1 the same draws
     assert len({x.numpy().tobytes() for x in first}) == 4
-    assert all(torch.equal(a, b) for a, b in zip(first, run()))
+    assert all(torch.equal(a, b) for a, b in zip(first, run(), strict=True))
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_sr_patches_are_crops_of_the_whole_image_lr(scale):
+    hr = quantize(natural_image(61, 74, seed=scale))
+    full = bicubic_downscale(hr / np.float32(255), scale)
+    h, w = full.shape[:2]
+    for top, left in [(0, 0), (h - 6, w - 6), (3, 5), (0, w - 6), (h // 2, 0)]:
+        lr, hr_patch = sr_patch(hr, top, left, 6, scale)
+        np.testing.assert_array_equal(lr, full[top : top + 6, left : left + 6])
+        np.testing.assert_array_equal(
+            hr_patch, hr[top * scale : (top + 6) * scale, left * scale : (left + 6) * scale]
+        )
+    # a bare downscaled patch is *not* the same: its borders fold back into the kernel
+    assert not np.array_equal(bicubic_downscale(hr_patch / np.float32(255), scale), lr)
 
 
 def test_cache_gives_the_same_items(clean_folder):
     p = get_protocol("sr", 3)
-    cached, plain = TrainDataset(clean_folder, p, patch_size=8, cache=True), TrainDataset(clean_folder, p, patch_size=8)
+    cached, plain = (
+        TrainDataset(clean_folder, p, patch_size=8, cache=True),
+        TrainDataset(clean_folder, p, patch_size=8),
+    )
     for i in range(2):
         torch.manual_seed(i)
         a = cached[i]
@@ -146,10 +175,20 @@ def test_restormer_layout_and_aligned_random_patches(tmp_path):
 def test_original_gopro_hide_raindrop_and_snow_layouts(tmp_path):
     for seq in ("GOPR0384_11_00", "GOPR0385_11_01"):  # the same frame names in every sequence
         for frame in ("000001", "000002"):
-            make_pair(tmp_path / "GOPRO_Large/test" / seq / "blur" / f"{frame}.png", tmp_path / "GOPRO_Large/test" / seq / "sharp" / f"{frame}.png", 0)
+            make_pair(
+                tmp_path / "GOPRO_Large/test" / seq / "blur" / f"{frame}.png",
+                tmp_path / "GOPRO_Large/test" / seq / "sharp" / f"{frame}.png",
+                0,
+            )
     assert len(get_benchmark("GoPro").pairs(tmp_path)) == 4
-    make_pair(tmp_path / "HIDE_dataset/test/test-close-ups/1fromGOPR0950.png", tmp_path / "HIDE_dataset/GT/1fromGOPR0950.png", 1)
-    write_image(tmp_path / "HIDE_dataset/GT/train-only.png", natural_image(8, 8))  # GT also holds training targets
+    make_pair(
+        tmp_path / "HIDE_dataset/test/test-close-ups/1fromGOPR0950.png",
+        tmp_path / "HIDE_dataset/GT/1fromGOPR0950.png",
+        1,
+    )
+    write_image(
+        tmp_path / "HIDE_dataset/GT/train-only.png", natural_image(8, 8)
+    )  # GT also holds training targets
     assert [k for _, _, k in get_benchmark("HIDE").pairs(tmp_path)] == ["1fromGOPR0950"]
     make_pair(tmp_path / "RainDrop/test_a/data/0_rain.png", tmp_path / "RainDrop/test_a/gt/0_clean.png", 2)
     assert [k for _, _, k in get_benchmark("RainDrop").pairs(tmp_path)] == ["0"]
@@ -158,14 +197,21 @@ def test_original_gopro_hide_raindrop_and_snow_layouts(tmp_path):
 
 
 def test_paired_errors_name_the_expected_layout(tmp_path):
-    with pytest.raises(ImageError, match=r"no Test1 folder .*expected one of: TransWeather \(input/, gt/\)"):
+    with pytest.raises(ImageError, match=r"no Test1 folder .*expected one of: TransWeather's input/ \+ gt/"):
         get_benchmark("Test1").pairs(tmp_path)
     make_pair(tmp_path / "Test1/input/a.png", tmp_path / "Test1/gt/a.png", 0)
     make_pair(tmp_path / "Test1/input/b.png", tmp_path / "Test1/gt/c.png", 0)
-    with pytest.raises(ImageError, match=r"pairs do not match: 1 inputs without a target \(e.g. 'b'\), 1 targets without an input \(e.g. 'c'\); expected the TransWeather"):
+    with pytest.raises(
+        ImageError,
+        match=r"pairs do not match: 1 inputs without a target \(e.g. 'b'\), "
+        r"1 targets without an input \(e.g. 'c'\); expected TransWeather's input/ \+ gt/$",
+    ):
         get_benchmark("Test1").pairs(tmp_path)
     (tmp_path / "HIDE/blurry").mkdir(parents=True)
-    with pytest.raises(ImageError, match=r"HIDE: no HIDE inputs found; expected one of: Restormer"):
+    with pytest.raises(
+        ImageError,
+        match=r"HIDE: no HIDE inputs found; expected one of: Restormer's input/ \+ target/; HIDE_dataset's",
+    ):
         get_benchmark("HIDE").pairs(tmp_path)
 
 
@@ -195,7 +241,9 @@ def test_registry_finds_sets_and_names_what_is_missing(tmp_path):
     write_image(tmp_path / "Set5/HR/baby.png", natural_image(12, 12))
     write_image(tmp_path / "Set5/LR_bicubic/X2/babyx2.png", natural_image(6, 6))
     assert [p.name for p in get_benchmark("Set5").images(tmp_path)] == ["baby.png"]
-    with pytest.raises(ImageError, match=r"no Set14 folder \(looked for Set14\); expected images in Set14/ \(or Set14/HR"):
+    with pytest.raises(
+        ImageError, match=r"no Set14 folder \(looked for Set14\); expected images in Set14/ \(or Set14/HR"
+    ):
         get_benchmark("Set14").images(tmp_path)
     (tmp_path / "McMaster").mkdir()
     with pytest.raises(ImageError, match=r"McMaster: no images; expected images in McMaster/"):

@@ -128,7 +128,9 @@ def test_blind_noise_draws_sigma_in_range_reproducibly():
 def test_image_seed_is_stable_across_interpreters():
     code = "from semanir.data.degradations import image_seed; print(image_seed(0, 'butterfly'))"
     env = {"PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO / "src")}  # str hashes differ from ours
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert out == f"{deg.image_seed(0, 'butterfly')}\n"
     assert deg.image_seed(0, "a") != deg.image_seed(0, "b") != deg.image_seed(1, "b")
     assert 0 <= deg.image_seed(0, "a") < 2**63
@@ -189,7 +191,7 @@ def test_bayer_mosaic_keeps_the_right_color_at_each_site(pattern):
     img[..., 0], img[..., 1], img[..., 2] = 0.2, 0.5, 0.8
     cfa = deg.bayer_mosaic(img, pattern)
     value = {"R": 0.2, "G": 0.5, "B": 0.8}
-    for (dy, dx), letter in zip([(0, 0), (0, 1), (1, 0), (1, 1)], pattern):
+    for (dy, dx), letter in zip([(0, 0), (0, 1), (1, 0), (1, 1)], pattern, strict=True):
         assert np.all(cfa[dy::2, dx::2] == np.float32(value[letter]))
     assert cfa.shape == (6, 8)
 

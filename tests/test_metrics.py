@@ -14,7 +14,13 @@ skc = pytest.importorskip("skimage.color")
 
 def sk_ssim(a, b, channel_axis=None):
     return skm.structural_similarity(
-        a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=channel_axis
+        a,
+        b,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=255,
+        channel_axis=channel_axis,
     )
 
 
@@ -23,11 +29,20 @@ def check_against_skimage(clean_u8: np.ndarray, degraded_u8: np.ndarray, crop: i
     a, b = degraded_u8.astype(np.float64)[c, c], clean_u8.astype(np.float64)[c, c]
     rgb = clean_u8.ndim == 3
     # RGB (or gray)
-    assert abs(metrics.psnr(degraded_u8, clean_u8, crop) - skm.peak_signal_noise_ratio(b, a, data_range=255)) < 1e-6
+    assert (
+        abs(metrics.psnr(degraded_u8, clean_u8, crop) - skm.peak_signal_noise_ratio(b, a, data_range=255))
+        < 1e-6
+    )
     assert abs(metrics.ssim(degraded_u8, clean_u8, crop) - sk_ssim(b, a, 2 if rgb else None)) < 1e-6
     if rgb:  # Y
         ya, yb = skc.rgb2ycbcr(degraded_u8)[..., 0][c, c], skc.rgb2ycbcr(clean_u8)[..., 0][c, c]
-        assert abs(metrics.psnr(degraded_u8, clean_u8, crop, y_channel=True) - skm.peak_signal_noise_ratio(yb, ya, data_range=255)) < 1e-6
+        assert (
+            abs(
+                metrics.psnr(degraded_u8, clean_u8, crop, y_channel=True)
+                - skm.peak_signal_noise_ratio(yb, ya, data_range=255)
+            )
+            < 1e-6
+        )
         assert abs(metrics.ssim(degraded_u8, clean_u8, crop, y_channel=True) - sk_ssim(yb, ya)) < 1e-6
 
 
@@ -43,7 +58,9 @@ def test_metrics_match_skimage_on_real_images():
     paths = list_images(benchmark_dir("LIVE1"))[:2] + list_images(benchmark_dir("classic5"))[:1]
     for i, path in enumerate(paths):
         clean = quantize(read_image(path).pixels)
-        check_against_skimage(clean, quantize(jpeg_compress(clean / np.float32(255), 10 + 10 * i)), crop=4 * (i % 2))
+        check_against_skimage(
+            clean, quantize(jpeg_compress(clean / np.float32(255), 10 + 10 * i)), crop=4 * (i % 2)
+        )
 
 
 def test_rgb_to_y_matches_skimage_on_real_and_synthetic_images():
@@ -53,7 +70,9 @@ def test_rgb_to_y_matches_skimage_on_real_and_synthetic_images():
     except pytest.skip.Exception:
         pass
     for img in images:
-        np.testing.assert_allclose(metrics.rgb_to_y(img), skc.rgb2ycbcr(img)[..., 0], atol=1e-4)  # float32 input
+        np.testing.assert_allclose(
+            metrics.rgb_to_y(img), skc.rgb2ycbcr(img)[..., 0], atol=1e-4
+        )  # float32 input
         u8 = quantize(img)
         np.testing.assert_allclose(metrics.rgb_to_y(u8), skc.rgb2ycbcr(u8)[..., 0], atol=1e-9)
     y = metrics.rgb_to_y(np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8))

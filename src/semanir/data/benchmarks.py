@@ -18,8 +18,8 @@ from .protocols import JPEG_QUALITIES, NOISE_LEVELS, SR_SCALES, Protocol, get_pr
 
 _LEVELS = {"denoise": NOISE_LEVELS[:3], "jpeg": JPEG_QUALITIES, "sr": SR_SCALES}  # the paper's tables
 
-_RESTORMER = PairedLayout("Restormer (input/, target/)", "input/*", "target/*")
-_TRANSWEATHER = PairedLayout("TransWeather (input/, gt/)", "input/*", "gt/*")
+_RESTORMER = PairedLayout("Restormer's input/ + target/", "input/*", "target/*")
+_TRANSWEATHER = PairedLayout("TransWeather's input/ + gt/", "input/*", "gt/*")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,9 @@ class Benchmark:
         if self.paired:
             return "one of: " + "; ".join(layout.description for layout in self.layouts)
         inside = [s for s in self.subfolders if s]
-        return f"images in {self.name}/" + (f" (or {', '.join(self.name + '/' + s for s in inside)})" if inside else "")
+        return f"images in {self.name}/" + (
+            f" (or {', '.join(self.name + '/' + s for s in inside)})" if inside else ""
+        )
 
     def folder(self, root: str | os.PathLike) -> Path:
         """The set's folder under `root`; a one-line ImageError naming what was expected if absent."""
@@ -81,7 +83,9 @@ class Benchmark:
         """Matched (input, target, name) files of a paired set, trying each known layout."""
         if not self.paired:
             raise ValueError(f"{self.name} is not a paired set: use images()")
-        bases = [b for b in (_find_dir(Path(root), rel) for rel in (self.name, *self.aliases)) if b is not None]
+        bases = [
+            b for b in (_find_dir(Path(root), rel) for rel in (self.name, *self.aliases)) if b is not None
+        ]
         if not bases:
             self.folder(root)  # raises the one-line "no such folder" error
         for base in bases:  # e.g. RainDrop/ may hold the release's test_a/ one level down
@@ -99,7 +103,11 @@ def _find_dir(root: Path, rel: str) -> Path | None:
         if exact.is_dir():
             here = exact
             continue
-        matches = [p for p in here.iterdir() if p.is_dir() and p.name.lower() == part.lower()] if here.is_dir() else []
+        matches = (
+            [p for p in here.iterdir() if p.is_dir() and p.name.lower() == part.lower()]
+            if here.is_dir()
+            else []
+        )
         if not matches:
             return None
         here = sorted(matches)[0]
@@ -138,8 +146,15 @@ _ALL = [
         aliases=("GOPRO_Large", "test/GoPro"),
         layouts=(
             _RESTORMER,
-            PairedLayout("GOPRO_Large (test/<sequence>/blur, sharp)", "test/*/blur/*", "test/*/sharp/*", with_sequence=True),
-            PairedLayout("GOPRO_Large/test (<sequence>/blur, sharp)", "*/blur/*", "*/sharp/*", with_sequence=True),
+            PairedLayout(
+                "GOPRO_Large's test/<sequence>/blur + sharp",
+                "test/*/blur/*",
+                "test/*/sharp/*",
+                with_sequence=True,
+            ),
+            PairedLayout(
+                "GOPRO_Large/test's <sequence>/blur + sharp", "*/blur/*", "*/sharp/*", with_sequence=True
+            ),
         ),
     ),
     Benchmark(
@@ -148,7 +163,9 @@ _ALL = [
         aliases=("HIDE_dataset", "test/HIDE"),
         layouts=(
             _RESTORMER,
-            PairedLayout("HIDE_dataset (test/<close-ups|long-shot>/, GT/)", "test/*/*", "GT/*", extra_targets_ok=True),
+            PairedLayout(
+                "HIDE_dataset's test/<close-ups|long-shot>/ + GT/", "test/*/*", "GT/*", extra_targets_ok=True
+            ),
         ),
     ),
     Benchmark("Test1", (("weather", 3),), aliases=("test/Test1",), layouts=(_TRANSWEATHER,)),
@@ -156,13 +173,16 @@ _ALL = [
         "Snow100K-L",
         (("weather", 3),),
         aliases=("Snow100K_L", "test/Snow100K-L", "Snow100K/test/Snow100K-L"),
-        layouts=(_TRANSWEATHER, PairedLayout("Snow100K (synthetic/, gt/)", "synthetic/*", "gt/*")),
+        layouts=(_TRANSWEATHER, PairedLayout("Snow100K's synthetic/ + gt/", "synthetic/*", "gt/*")),
     ),
     Benchmark(
         "RainDrop",
         (("weather", 3),),
         aliases=("RainDrop/test_a", "test_a", "test/RainDrop"),
-        layouts=(_TRANSWEATHER, PairedLayout("RainDrop test_a (data/N_rain, gt/N_clean)", "data/*", "gt/*", "_rain", "_clean")),
+        layouts=(
+            _TRANSWEATHER,
+            PairedLayout("RainDrop test_a's data/N_rain + gt/N_clean", "data/*", "gt/*", "_rain", "_clean"),
+        ),
     ),
 ]
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .degradations import image_seed
+from .degradations import bicubic_downscale, image_seed
 from .io import IMAGE_EXTENSIONS, ImageError, list_images, quantize, read_image, to_float
 from .protocols import Protocol
 
@@ -60,7 +60,9 @@ class _Seeded:
     seed: int
 
     def _rng(self) -> np.random.Generator:
-        return np.random.default_rng([int(self.seed), int(torch.randint(0, 2**63 - 1, (), dtype=torch.int64))])
+        return np.random.default_rng(
+            [int(self.seed), int(torch.randint(0, 2**63 - 1, (), dtype=torch.int64))]
+        )
 
 
 class _Images:
@@ -83,11 +85,30 @@ class _Images:
         return self._cache[i] if self._cache is not None else read_image(self.paths[i]).pixels
 
 
+def sr_patch(hr: np.ndarray, top: int, left: int, size: int, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """An aligned (LR, HR) training pair: LR pixels [top, top+size) x [left, left+size) of the
+    whole image's MATLAB-bicubic LR, and the HR pixels they come from.
+
+    The paper makes LR images from whole HR images before training; downscaling a bare HR patch
+    would instead fold its border back into the kernel. The antialiased kernel reaches
+    1.5 * scale + 0.5 HR pixels past an LR pixel's footprint, so downscaling the patch with 2 LR
+    pixels of context gives bit for bit the crop of the whole-image LR, at the cost of a patch.
+    """
+    margin = 2
+    h, w = hr.shape[0] // scale, hr.shape[1] // scale
+    y0, x0 = max(0, top - margin), max(0, left - margin)
+    y1, x1 = min(h, top + size + margin), min(w, left + size + margin)
+    lr = bicubic_downscale(to_float(hr[y0 * scale : y1 * scale, x0 * scale : x1 * scale]), scale)
+    lr = lr[top - y0 : top - y0 + size, left - x0 : left - x0 + size]
+    return lr, hr[top * scale : (top + size) * scale, left * scale : (left + size) * scale]
+
+
 class TrainDataset(_Seeded, Dataset):
     """Clean images -> (degraded input, clean target) patches, made fresh for every item.
 
-    `patch_size` is the *input* size: SR targets are `patch_size * scale` pixels. Each image
-    appears `repeat` times per epoch (one random patch each time).
+    `patch_size` is the *input* size: SR targets are `patch_size * scale` pixels, and SR inputs
+    are crops of the whole image's LR (see :func:`sr_patch`). Other degradations are applied to
+    the clean patch. Each image appears `repeat` times per epoch (one random patch each time).
     """
 
     def __init__(
@@ -102,7 +123,8 @@ class TrainDataset(_Seeded, Dataset):
     ):
         if protocol.paired:
             raise ValueError(f"{protocol.task} is paired data: use PairedFolderDataset")
-        self.protocol, self.patch_size, self.augment, self.seed, self.repeat = protocol, patch_size, augment, seed, repeat
+        self.protocol, self.patch_size, self.augment = protocol, patch_size, augment
+        self.seed, self.repeat = seed, repeat
         self.images = _Images(_paths(images), cache)
 
     def __len__(self) -> int:
@@ -112,16 +134,23 @@ class TrainDataset(_Seeded, Dataset):
         i = index % len(self.images)
         rng = self._rng()
         raw = self.images.raw(i)
-        size = self.patch_size * self.protocol.scale
-        h, w = raw.shape[:2]
-        if h < size or w < size:
-            raise ImageError(f"{self.images.paths[i]}: {h}x{w} is smaller than the {size}x{size} training patch")
-        y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-        patch = raw[y : y + size, x : x + size]
-        if self.augment:
-            patch = flip_rotate(patch, int(rng.integers(8)))
-        clean = self.protocol.to_channels(to_float(patch))
-        return _chw(self.protocol.degrade(clean, rng)), _chw(clean)
+        p, s = self.patch_size, self.protocol.scale
+        h, w = raw.shape[0] // s, raw.shape[1] // s  # the crop grid: LR pixels for SR
+        if h < p or w < p:
+            size = f"{p * s}x{p * s}"
+            raise ImageError(
+                f"{self.images.paths[i]}: {raw.shape[0]}x{raw.shape[1]} is smaller than the {size} training patch"
+            )
+        y, x = int(rng.integers(0, h - p + 1)), int(rng.integers(0, w - p + 1))
+        mode = int(rng.integers(8)) if self.augment else 0
+        if self.protocol.task == "sr":
+            lr, hr = sr_patch(raw, y, x, p, s)
+            clean = self.protocol.to_channels(to_float(flip_rotate(hr, mode)))
+            degraded = self.protocol.to_channels(flip_rotate(lr, mode))
+        else:
+            clean = self.protocol.to_channels(to_float(flip_rotate(raw[y : y + p, x : x + p], mode)))
+            degraded = self.protocol.degrade(clean, rng)
+        return _chw(degraded), _chw(clean)
 
 
 class TestDataset(Dataset):
@@ -162,7 +191,7 @@ class PairedLayout:
     (HIDE's ``GT`` folder also holds the training targets).
     """
 
-    description: str
+    description: str  # e.g. "Restormer's input/ + target/", for error messages
     input_glob: str
     target_glob: str
     input_suffix: str = ""
@@ -178,10 +207,15 @@ class PairedLayout:
         """Matched (input, target, key) triples under `root`, sorted by key; one-line errors."""
         root = Path(root)
         found = {}
-        for role, pattern, suffix in (("input", self.input_glob, self.input_suffix), ("target", self.target_glob, self.target_suffix)):
-            files = sorted(p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+        for role, pattern, suffix in (
+            ("input", self.input_glob, self.input_suffix),
+            ("target", self.target_glob, self.target_suffix),
+        ):
+            files = sorted(
+                p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+            )
             if not files:
-                raise ImageError(f"{root}: no {role} images at {pattern!r}; expected the {self.description} layout")
+                raise ImageError(f"{root}: no {role} images at {pattern!r}; expected {self.description}")
             keys = {}
             for p in files:
                 k = self._key(p, suffix)
@@ -195,16 +229,15 @@ class PairedLayout:
         if lonely or orphans:
             parts = [f"{len(lonely)} inputs without a target (e.g. {lonely[0]!r})"] if lonely else []
             parts += [f"{len(orphans)} targets without an input (e.g. {orphans[0]!r})"] if orphans else []
-            raise ImageError(f"{root}: pairs do not match: {', '.join(parts)}; expected the {self.description} layout")
+            raise ImageError(f"{root}: pairs do not match: {', '.join(parts)}; expected {self.description}")
         return [(inputs[k], targets[k], k) for k in sorted(inputs)]
-
 
 
 class PairedFolderDataset(_Seeded, Dataset):
     """(input, target, name) from matched files; random aligned patches when `patch_size` is set.
 
     Build it from folders with :meth:`from_folders`, or from a benchmark's layout with
-    :func:`semanir.data.benchmarks.find_pairs`. An optional `prepare` callable is applied to both
+    :meth:`Benchmark.pairs <semanir.data.benchmarks.Benchmark.pairs>`. An optional `prepare` callable is applied to both
     images (e.g. :func:`resize_like_transweather` for the weather test sets).
     """
 
@@ -227,10 +260,12 @@ class PairedFolderDataset(_Seeded, Dataset):
         input_dir, target_dir = Path(input_dir), Path(target_dir)
         for role, folder in (("input", input_dir), ("target", target_dir)):
             if not folder.is_dir():
-                raise ImageError(f"{folder}: no such {role} folder; expected matching files in {input_dir} and {target_dir}")
+                raise ImageError(
+                    f"{folder}: no such {role} folder; expected matching files in {input_dir} and {target_dir}"
+                )
         root = Path(os.path.commonpath([input_dir.resolve(), target_dir.resolve()]))
         layout = PairedLayout(
-            f"{input_dir} + {target_dir} with matching file names",
+            f"matching file names in {input_dir} and {target_dir}",
             str(input_dir.resolve().relative_to(root) / "*"),
             str(target_dir.resolve().relative_to(root) / "*"),
             input_suffix,

@@ -12,6 +12,7 @@ import hashlib
 import cv2
 import numpy as np
 
+from ..metrics import rgb_to_y  # metrics owns the BT.601 coefficients
 from .io import quantize, to_float
 from .resize import imresize, modcrop
 
@@ -64,8 +65,6 @@ def to_gray_y(img: np.ndarray) -> np.ndarray:
     (BT.601, 16-235 range), rounded to 8 bits (SwinIR/KAIR/GRL ``bgr2ycbcr(uint8, y_only=True)``).
     Returns HxW float32 on the 8-bit grid. Gray input is returned as HxW unchanged.
     """
-    from ..metrics import rgb_to_y  # metrics owns the BT.601 coefficients
-
     img = to_float(img)
     if img.ndim == 2 or img.shape[2] == 1:
         return img.reshape(img.shape[:2])
@@ -134,7 +133,7 @@ def _pattern_offsets(pattern: str) -> dict[str, list[tuple[int, int]]]:
     if pattern not in BAYER_PATTERNS:
         raise ValueError(f"unknown Bayer pattern {pattern!r} (use one of {', '.join(BAYER_PATTERNS)})")
     where: dict[str, list[tuple[int, int]]] = {"R": [], "G": [], "B": []}
-    for letter, offset in zip(pattern, [(0, 0), (0, 1), (1, 0), (1, 1)]):
+    for letter, offset in zip(pattern, [(0, 0), (0, 1), (1, 0), (1, 1)], strict=True):
         where[letter].append(offset)
     return where
 
@@ -154,17 +153,28 @@ def bayer_mosaic(img: np.ndarray, pattern: str = "RGGB") -> np.ndarray:
 
 # Malvar-He-Cutler (2004) 5x5 gradient-corrected filters, in eighths. All are symmetric, so
 # OpenCV's correlation equals convolution.
-_G_AT_RB = np.array(
-    [[0, 0, -1, 0, 0], [0, 0, 2, 0, 0], [-1, 2, 4, 2, -1], [0, 0, 2, 0, 0], [0, 0, -1, 0, 0]], np.float64
-) / 8
+_G_AT_RB = (
+    np.array(
+        [[0, 0, -1, 0, 0], [0, 0, 2, 0, 0], [-1, 2, 4, 2, -1], [0, 0, 2, 0, 0], [0, 0, -1, 0, 0]], np.float64
+    )
+    / 8
+)
 # R at a green pixel whose row holds R (B likewise in B rows): horizontal neighbours count.
-_RB_AT_G_SAME_ROW = np.array(
-    [[0, 0, 0.5, 0, 0], [0, -1, 0, -1, 0], [-1, 4, 5, 4, -1], [0, -1, 0, -1, 0], [0, 0, 0.5, 0, 0]], np.float64
-) / 8
+_RB_AT_G_SAME_ROW = (
+    np.array(
+        [[0, 0, 0.5, 0, 0], [0, -1, 0, -1, 0], [-1, 4, 5, 4, -1], [0, -1, 0, -1, 0], [0, 0, 0.5, 0, 0]],
+        np.float64,
+    )
+    / 8
+)
 _RB_AT_G_SAME_COL = _RB_AT_G_SAME_ROW.T
-_RB_AT_BR = np.array(
-    [[0, 0, -1.5, 0, 0], [0, 2, 0, 2, 0], [-1.5, 0, 6, 0, -1.5], [0, 2, 0, 2, 0], [0, 0, -1.5, 0, 0]], np.float64
-) / 8
+_RB_AT_BR = (
+    np.array(
+        [[0, 0, -1.5, 0, 0], [0, 2, 0, 2, 0], [-1.5, 0, 6, 0, -1.5], [0, 2, 0, 2, 0], [0, 0, -1.5, 0, 0]],
+        np.float64,
+    )
+    / 8
+)
 
 
 def demosaic_malvar(cfa: np.ndarray, pattern: str = "RGGB", rounding: str = "floor") -> np.ndarray:
@@ -193,7 +203,12 @@ def demosaic_malvar(cfa: np.ndarray, pattern: str = "RGGB", rounding: str = "flo
     def filt(kernel):
         return cv2.filter2D(x, cv2.CV_64F, kernel, borderType=cv2.BORDER_REFLECT_101)
 
-    g_at_rb, same_row, same_col, across = filt(_G_AT_RB), filt(_RB_AT_G_SAME_ROW), filt(_RB_AT_G_SAME_COL), filt(_RB_AT_BR)
+    g_at_rb, same_row, same_col, across = (
+        filt(_G_AT_RB),
+        filt(_RB_AT_G_SAME_ROW),
+        filt(_RB_AT_G_SAME_COL),
+        filt(_RB_AT_BR),
+    )
     rgb = np.zeros((*x.shape, 3))
     (ry, rx), (by, bx) = where["R"][0], where["B"][0]
     for dy, dx in where["G"]:

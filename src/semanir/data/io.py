@@ -94,7 +94,10 @@ def read_image(path: str | os.PathLike) -> ImageFile:
     bit_depth = 8 if raw.dtype == np.uint8 else 16
     pixels, alpha = _from_opencv_layout(raw, path)
     return ImageFile(
-        pixels=to_float(pixels), bit_depth=bit_depth, alpha=None if alpha is None else to_float(alpha), path=path
+        pixels=to_float(pixels),
+        bit_depth=bit_depth,
+        alpha=None if alpha is None else to_float(alpha),
+        path=path,
     )
 
 
@@ -132,7 +135,9 @@ def write_image(
         pixels = pixels[..., 0]
     if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
         channels = pixels.shape[2] if pixels.ndim == 3 else "?"
-        raise ImageError(f"{path}: unsupported channel count {channels} in shape {pixels.shape} (expected HxW or HxWx3)")
+        raise ImageError(
+            f"{path}: unsupported channel count {channels} in shape {pixels.shape} (expected HxW or HxWx3)"
+        )
     out = quantize(pixels, bit_depth)
     if out.ndim == 3:
         out = out[..., ::-1]  # RGB -> BGR for OpenCV

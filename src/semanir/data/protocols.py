@@ -83,7 +83,9 @@ class Protocol:
     def degrade(self, clean: np.ndarray, seed: int | np.random.Generator) -> np.ndarray:
         """The network input made from a prepared clean image (HxWxC); deterministic given `seed`."""
         if self.paired:
-            raise ValueError(f"{self.task} uses paired files, not synthetic degradation: read inputs from disk")
+            raise ValueError(
+                f"{self.task} uses paired files, not synthetic degradation: read inputs from disk"
+            )
         clean = to_float(clean)
         if clean.ndim == 2:
             clean = clean[..., None]
@@ -101,7 +103,9 @@ class Protocol:
             return demosaic_malvar(bayer_mosaic(clean, DEMOSAIC_PATTERN), DEMOSAIC_PATTERN)
         raise AssertionError(self.task)
 
-    def evaluate(self, output: np.ndarray, target: np.ndarray, quantize_output: bool = True) -> dict[str, float]:
+    def evaluate(
+        self, output: np.ndarray, target: np.ndarray, quantize_output: bool = True
+    ) -> dict[str, float]:
         """PSNR and SSIM of `output` against `target` under this protocol.
 
         The output is rounded to 8 bits first unless `quantize_output` is False or the protocol
@@ -113,7 +117,10 @@ class Protocol:
         if self.metric == "transweather":
             # Table 8 reports PSNR only; SSIM is ours (RGB), for reference.
             return {"psnr": metrics.psnr_transweather(output, target), "ssim": metrics.ssim(output, target)}
-        return {"psnr": metrics.psnr(output, target, **kwargs), "ssim": metrics.ssim(output, target, **kwargs)}
+        return {
+            "psnr": metrics.psnr(output, target, **kwargs),
+            "ssim": metrics.ssim(output, target, **kwargs),
+        }
 
 
 def get_protocol(task: str, level: int | str | None = None, channels: int = 3) -> Protocol:

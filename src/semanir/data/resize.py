@@ -78,7 +78,9 @@ def imresize(img: np.ndarray, scale: float) -> np.ndarray:
         raise ValueError(f"scale {scale} turns a {h}x{w} image into nothing")
     x = img.astype(np.float64)
     x = np.tensordot(_weight_matrix(h, out_h, float(scale)), x, axes=(1, 0))  # rows first, as MATLAB
-    x = np.moveaxis(np.tensordot(_weight_matrix(w, out_w, float(scale)), np.moveaxis(x, 1, 0), axes=(1, 0)), 0, 1)
+    x = np.moveaxis(
+        np.tensordot(_weight_matrix(w, out_w, float(scale)), np.moveaxis(x, 1, 0), axes=(1, 0)), 0, 1
+    )
     if img.dtype == np.uint8:
         return np.floor(np.clip(x, 0, 255) + 0.5).astype(np.uint8)
     if np.issubdtype(img.dtype, np.floating):

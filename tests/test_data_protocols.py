@@ -35,6 +35,8 @@ def test_protocol_errors_are_one_line():
         get_protocol("dehaze")
     with pytest.raises(ValueError, match=r"denoise level must be one of \(15, 25, 50, 75, 'blind'\)"):
         get_protocol("denoise", 30)
+    with pytest.raises(ValueError, match=r"jpeg level must be one of \(10, 20, .*, 90, 'blind'\), got 95"):
+        get_protocol("jpeg", 95)
     with pytest.raises(ValueError, match="RGB images only"):
         get_protocol("sr", 4, channels=1)
     with pytest.raises(ValueError, match="paired files"):

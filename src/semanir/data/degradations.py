@@ -62,8 +62,10 @@ def add_blind_gaussian_noise(
 
 def to_gray_y(img: np.ndarray) -> np.ndarray:
     """Gray image as the JPEG-CAR literature makes it from a color one: MATLAB ``rgb2ycbcr`` Y
-    (BT.601, 16-235 range), rounded to 8 bits (SwinIR/KAIR/GRL ``bgr2ycbcr(uint8, y_only=True)``).
-    Returns HxW float32 on the 8-bit grid. Gray input is returned as HxW unchanged.
+    (BT.601, 16-235 range), rounded to 8 bits, half up as MATLAB does. SwinIR's and KAIR's test
+    scripts and GRL's loader call ``bgr2ycbcr(uint8, y_only=True)`` on LIVE1/BSDS500/Urban100;
+    FBCNN ships those sets already converted. Returns HxW float32 on the 8-bit grid; gray input is
+    returned as HxW unchanged. (Training: KAIR also mixes in OpenCV's full-range gray; we do not.)
     """
     img = to_float(img)
     if img.ndim == 2 or img.shape[2] == 1:
@@ -72,7 +74,8 @@ def to_gray_y(img: np.ndarray) -> np.ndarray:
 
 
 def jpeg_compress(img: np.ndarray, quality: int) -> np.ndarray:
-    """Encode and decode with OpenCV's libjpeg at `quality` (1-100), as SwinIR/GRL/FBCNN test inputs.
+    """Encode and decode with OpenCV's libjpeg at `quality` (1-100): SwinIR, KAIR, GRL and FBCNN all
+    make their JPEG inputs with ``cv2.imencode`` / ``cv2.imdecode``.
 
     Color images are encoded as 3-channel JPEG (YCbCr 4:2:0, OpenCV's default); gray images
     (HxW or HxWx1) as 1-channel JPEG. To make the gray version of a color image, call

@@ -96,6 +96,12 @@ def test_missing_file_error(tmp_path):
         read_image(tmp_path / "nope.png")
 
 
+def test_a_folder_is_not_an_image_file(tmp_path):
+    (tmp_path / "dir.png").mkdir()  # a folder with an image's name
+    with pytest.raises(ImageError, match=r"dir\.png: no such image file"):
+        read_image(tmp_path / "dir.png")
+
+
 def test_not_an_image_error(tmp_path):
     (tmp_path / "notes.png").write_text("hello, not a PNG")
     with pytest.raises(ImageError, match="not a readable image"):
@@ -155,5 +161,7 @@ def test_list_images_errors(tmp_path):
     (tmp_path / "readme.txt").write_text("x")
     with pytest.raises(ImageError, match="no images"):
         list_images(tmp_path)
+    with pytest.raises(ImageError, match="readme.txt: not a folder"):
+        list_images(tmp_path / "readme.txt")
     with pytest.raises(ImageError, match=r"pattern .*: no images"):
         list_images(str(tmp_path / "*.png"))

@@ -81,7 +81,10 @@ def read_image(path: str | os.PathLike) -> ImageFile:
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such image file")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ImageError(f"{path}: cannot read ({err.strerror or err})") from None
     if not data:
         raise ImageError(f"{path}: empty file, not an image")
     raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -174,7 +177,7 @@ def list_images(folder_or_glob: str | os.PathLike) -> list[Path]:
     else:
         folder = Path(spec)
         if not folder.is_dir():
-            raise ImageError(f"{folder}: no such folder")
+            raise ImageError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
         paths = list(folder.iterdir())
         where = f"folder {folder}"
     images = sorted(p for p in paths if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)

@@ -114,7 +114,10 @@ def psnr_transweather(pred: np.ndarray, target: np.ndarray) -> float:
     consecutive samples of one color plane), takes OpenCV's full-range luma of that
     (0.299, 0.587, 0.114 on the reinterpreted B, G, R order) and measures PSNR with peak 1.
     SemanIR's Table 8 follows this code ("the same PSNR evaluation metric used in Transweather"),
-    so we reproduce it rather than correct it. Inputs: HxWx3 RGB float in [0, 1].
+    so we reproduce it rather than correct it. Inputs: HxWx3 RGB float in [0, 1]. One case is not
+    reproduced: the scikit-image of that time (``compare_psnr``) took the peak from the
+    prediction's dtype range, 1 for non-negative floats but 2 if any predicted value was negative
+    (possible with TransWeather's tanh output); we always use 1.
     """
     vals = []
     for img in (pred, target):

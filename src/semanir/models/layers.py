@@ -19,6 +19,9 @@ from ..attention import (
 )
 
 
+INFERENCE_CHUNK_BYTES = 256 * 1024**2
+
+
 @dataclass(frozen=True)
 class WindowGrid:
     """How a padded (B, C, Hp, Wp) map is cut into row-major windows of ``window`` tokens."""
@@ -83,7 +86,7 @@ class ContinuousPositionBias(nn.Module):
 class KeySemanticAttention(nn.Module):
     """Multi-head cosine attention restricted to the stage's key-semantic dictionary."""
 
-    def __init__(self, dim: int, num_heads: int, nominal_window: int, attn_impl: str = "gather"):
+    def __init__(self, dim: int, num_heads: int, nominal_window: int, attn_impl: str = "mask"):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
@@ -101,7 +104,16 @@ class KeySemanticAttention(nn.Module):
         q = F.normalize(qkv[0], dim=-1) * scale
         k = F.normalize(qkv[1], dim=-1)
         bias = self.position_bias(window, t.device).to(q.dtype)
-        out = key_semantic_attention(q, k, qkv[2], index, bias, window, self.attn_impl)
+        v = qkv[2]
+        # Inference on big images: bound the N x N logits of the mask path by window chunks.
+        step = max(1, INFERENCE_CHUNK_BYTES // (self.num_heads * n * n * 4))
+        if torch.is_grad_enabled() or b <= step:
+            out = key_semantic_attention(q, k, v, index, bias, window, self.attn_impl)
+        else:
+            out = torch.cat([
+                key_semantic_attention(q[i : i + step], k[i : i + step], v[i : i + step], index[i : i + step], bias, window, self.attn_impl)
+                for i in range(0, b, step)
+            ])  # fmt: skip
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
 
@@ -140,7 +152,7 @@ FFN_TYPES = {"mlp": Mlp, "gdfn": GatedDconvFFN}
 class SemanIRLayer(nn.Module):
     """One transformer layer with GRL's post-norm residuals: x + norm(attn(x)), x + norm(ffn(x))."""
 
-    def __init__(self, dim, num_heads, nominal_window, mlp_ratio=2.0, ffn="mlp", attn_impl="gather"):
+    def __init__(self, dim, num_heads, nominal_window, mlp_ratio=2.0, ffn="mlp", attn_impl="mask"):
         super().__init__()
         if ffn not in FFN_TYPES:
             raise ValueError(f"unknown ffn {ffn!r}; choose from {sorted(FFN_TYPES)}")
@@ -170,7 +182,7 @@ class SemanIRStage(nn.Module):
         window_size: int,
         mlp_ratio: float = 2.0,
         ffn: str = "mlp",
-        attn_impl: str = "gather",
+        attn_impl: str = "mask",
         include_self: bool = False,
         shift: bool = False,
     ):

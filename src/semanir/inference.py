@@ -1,0 +1,163 @@
+"""Inference on images of any size: device and precision choice, and tiling with overlap.
+
+Tiles overlap by ``overlap`` pixels. In each overlap, the quarter next to a tile's inner edge
+gets zero weight (that is where the tile lacks context) and the middle half is a linear cross-fade
+between the two tiles, so the blend is seamless. When ``overlap // 4`` covers the model's
+receptive field and the tile grid follows the model's windows (tile and overlap multiples of
+``window_size`` times the U-shape's downsampling factor), the tiled result equals the untiled one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+DEFAULT_MEMORY_BUDGET = 3 * 1024**3  # bytes of activations per tile on the CPU
+
+
+@dataclass(frozen=True)
+class ModelGeometry:
+    scale: int  # output size / input size
+    granule: int  # tile sizes and steps are multiples of this
+    bytes_per_pixel: int  # rough activation memory per input pixel during inference
+
+
+def model_geometry(model: nn.Module) -> ModelGeometry:
+    cfg = getattr(model, "config", {})
+    if cfg.get("arch") == "unet":
+        dims = cfg["dims"]
+        factor = 2 ** (len(dims) - 1)
+        # Level l holds dims[l] channels on 1/4**l of the pixels; ~16 live maps of that size.
+        per_px = 16 * 4 * sum(d / 4**i for i, d in enumerate(dims))
+        return ModelGeometry(1, factor, int(per_px))
+    if cfg.get("arch") == "columnar":
+        scale = cfg["upscale"]
+        per_px = 16 * 4 * cfg["embed_dim"] + 3 * 4 * cfg.get("upsampler_dim", 64) * scale * scale
+        return ModelGeometry(scale, cfg["window_size"], int(per_px))
+    return ModelGeometry(getattr(model, "upscale", 1), 1, 4 * 64 * 16)
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA device")
+    return device
+
+
+def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
+    """fp32 on the CPU; bf16 on GPUs that have it, else fp16, unless told otherwise."""
+    table = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+    if precision != "auto":
+        if precision not in table:
+            raise ValueError(f"precision must be auto, fp32, fp16 or bf16, got {precision!r}")
+        if device.type == "cpu" and precision == "fp16":
+            raise ValueError("fp16 inference is not supported on the CPU; use fp32 or bf16")
+        return table[precision]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def _available_memory(device: torch.device) -> int:
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free * 0.6)
+    try:
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return int(min(DEFAULT_MEMORY_BUDGET, avail * 0.5))
+    except (ValueError, OSError, AttributeError):
+        return DEFAULT_MEMORY_BUDGET
+
+
+def auto_tile_size(model: nn.Module, device: torch.device, dtype: torch.dtype = torch.float32) -> int:
+    geo = model_geometry(model)
+    bytes_per_px = geo.bytes_per_pixel * torch.finfo(dtype).bits // 32
+    side = int(math.sqrt(_available_memory(device) / max(bytes_per_px, 1)))
+    side = max(4 * geo.granule, min(side, 2048))
+    return side // geo.granule * geo.granule
+
+
+def _tile_starts(length: int, tile: int, step: int) -> list[int]:
+    starts = [0]
+    while starts[-1] + tile < length:
+        starts.append(starts[-1] + step)
+    return starts
+
+
+def _blend_profile(start: int, end: int, length: int, overlap: int, scale: int) -> torch.Tensor:
+    """1-D weights of one tile along one axis, in output pixels."""
+    size = (end - start) * scale
+    weights = torch.ones(size)
+    margin = overlap // 4 * scale
+    ramp = overlap * scale - 2 * margin
+    fade = (torch.arange(ramp, dtype=torch.float32) + 0.5) / ramp if ramp > 0 else torch.empty(0)
+    if start > 0:
+        weights[:margin] = 0
+        weights[margin : margin + ramp] = fade
+    if end < length:
+        weights[size - margin :] = 0
+        weights[size - margin - ramp : size - margin] = torch.minimum(weights[size - margin - ramp : size - margin], fade.flip(0))
+    return weights
+
+
+def _check_tiling(tile: int, overlap: int, granule: int) -> tuple[int, int]:
+    if tile < granule or tile % granule:
+        raise ValueError(f"tile size must be a positive multiple of {granule} for this model, got {tile}")
+    if overlap < 0 or overlap % granule or 2 * overlap > tile:
+        raise ValueError(f"overlap must be a multiple of {granule} and at most half the tile size {tile}, got {overlap}")
+    return tile, overlap
+
+
+@torch.no_grad()
+def restore_tensor(
+    model: nn.Module,
+    x: torch.Tensor,
+    tile: int | None = None,
+    overlap: int | None = None,
+    topk: int | None = None,
+    device: torch.device | None = None,
+    dtype: torch.dtype = torch.float32,
+    progress=None,
+) -> torch.Tensor:
+    """Run ``model`` on (B, C, H, W) ``x`` in [0, 1], tiled when the image is larger than ``tile``.
+
+    ``tile=None`` picks the largest tile that fits the memory budget; ``tile=0`` disables tiling.
+    The result lives on ``x``'s device in float32. ``progress(done, total)`` is called per tile.
+    """
+    device = device or x.device
+    geo = model_geometry(model)
+    b, c, h, w = x.shape
+    if tile is None:
+        tile = auto_tile_size(model, device, dtype)
+    if tile == 0 or (h <= tile and w <= tile):
+        out = model(x.to(device, dtype), topk=topk).float().to(x.device)
+        if progress:
+            progress(1, 1)
+        return out
+    if overlap is None:
+        overlap = max(geo.granule, tile // 8 // geo.granule * geo.granule)
+    tile, overlap = _check_tiling(tile, overlap, geo.granule)
+    s = geo.scale
+    out = torch.zeros(b, c, h * s, w * s)
+    norm = torch.zeros(1, 1, h * s, w * s)
+    ys, xs = _tile_starts(h, tile, tile - overlap), _tile_starts(w, tile, tile - overlap)
+    total, done = len(ys) * len(xs), 0
+    for y0 in ys:
+        y1 = min(y0 + tile, h)
+        wy = _blend_profile(y0, y1, h, overlap, s)
+        for x0 in xs:
+            x1 = min(x0 + tile, w)
+            piece = model(x[:, :, y0:y1, x0:x1].to(device, dtype), topk=topk).float().cpu()
+            weight = wy[:, None] * _blend_profile(x0, x1, w, overlap, s)[None, :]
+            out[:, :, y0 * s : y1 * s, x0 * s : x1 * s] += piece * weight
+            norm[:, :, y0 * s : y1 * s, x0 * s : x1 * s] += weight
+            done += 1
+            if progress:
+                progress(done, total)
+    return (out / norm).to(x.device)

@@ -1,0 +1,139 @@
+"""Model weights on disk: safetensors with the model's name and config as metadata (so a file
+alone rebuilds its model), and ``.pth`` files read with ``weights_only=True`` only."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .fileio import atomic_write
+from .registry import create_model
+
+FORMAT_VERSION = "1"
+_PTH_CONTAINER_KEYS = ("params_ema", "params", "state_dict", "model", "ema")
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be read or does not fit the model; the message is one line."""
+
+
+def model_metadata(model: nn.Module, **extra: Any) -> dict[str, str]:
+    meta = {
+        "semanir_format": FORMAT_VERSION,
+        "model_name": getattr(model, "model_name", type(model).__name__),
+        "model_config": json.dumps(getattr(model, "config", {})),
+    }
+    for key, value in extra.items():
+        meta[key] = value if isinstance(value, str) else json.dumps(value)
+    return meta
+
+
+def save_weights(model: nn.Module, path: str | Path, half: bool = False, **metadata: Any) -> Path:
+    """Write ``model``'s weights as safetensors, atomically; ``metadata`` values are JSON-encoded."""
+    from safetensors.torch import save as st_save
+
+    tensors = {}
+    for name, tensor in model.state_dict().items():
+        tensor = tensor.detach().cpu()
+        if half and tensor.is_floating_point():
+            tensor = tensor.half()
+        tensors[name] = tensor.contiguous()
+    data = st_save(tensors, metadata=model_metadata(model, **metadata))
+    return atomic_write(path, lambda f: f.write(data))
+
+
+def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(state_dict, metadata) of a .safetensors or .pth/.pt file; never unpickles code."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file, safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = dict(f.metadata() or {})
+            return load_file(str(path)), meta
+        except (SafetensorError, OSError, ValueError) as err:
+            raise WeightsError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise WeightsError(
+            f"{path}: refused to load, the file holds pickled objects other than tensors ({_first_line(err)})"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise WeightsError(f"{path}: not a readable PyTorch weights file ({_first_line(err)})") from None
+    return _unwrap_state_dict(obj, path), {}
+
+
+def _unwrap_state_dict(obj: Any, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(obj, dict):
+        for key in _PTH_CONTAINER_KEYS:  # BasicSR / SwinIR / our own training checkpoints
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"{path}: holds no state dict of tensors")
+    # DataParallel / DDP prefixes.
+    return {k.removeprefix("module."): v for k, v in obj.items()}
+
+
+def load_state_dict_checked(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Load strictly; on any mismatch name the first offending keys in one line."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own if k in state and state[k].shape != own[k].shape]
+    problems = []
+    if shapes:
+        problems.append(f"shape mismatch: {_few(shapes)}")
+    if missing:
+        problems.append(f"missing: {_few(missing)}")
+    if unexpected:
+        problems.append(f"unexpected: {_few(unexpected)}")
+    if problems:
+        name = getattr(model, "model_name", type(model).__name__)
+        raise WeightsError(f"{source} does not fit {name}: {'; '.join(problems)}")
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+
+
+def model_from_weights(path: str | Path, model_name: str | None = None, **overrides: Any) -> tuple[nn.Module, dict]:
+    """Build the model a weights file describes (or ``model_name``) and load the weights into it.
+
+    Returns (model in eval mode, metadata with JSON values decoded).
+    """
+    state, raw_meta = read_weights(path)
+    meta = {k: _decode(v) for k, v in raw_meta.items()}
+    name = model_name or meta.get("model_name")
+    if not name:
+        raise WeightsError(f"{path} does not say which model it belongs to; pass --model NAME")
+    config = dict(meta.get("model_config") or {}) if name == meta.get("model_name") else {}
+    config.pop("arch", None)
+    config.update(overrides)
+    model = create_model(name, **config)
+    load_state_dict_checked(model, state, str(path))
+    return model.eval(), meta
+
+
+def _decode(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _few(items: list[str], limit: int = 3) -> str:
+    more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__

@@ -1,0 +1,23 @@
+import pytest
+import torch
+
+import semanir
+
+# Tiny versions of the registered models: the same code with small numbers.
+TINY_COLUMNAR = dict(embed_dim=12, depths=(2, 2), num_heads=2, window_size=8, upsampler_dim=8)
+TINY_UNET = dict(
+    dims=(8, 16, 32, 64), num_heads=(1, 1, 2, 2), encoder_depths=(1, 1, 1, 1),
+    decoder_depths=(1, 1, 1, 1), final_depth=1, window_size=8,
+)  # fmt: skip
+
+
+def tiny_model(name: str, **overrides):
+    base = TINY_UNET if "unet" in name else TINY_COLUMNAR
+    torch.manual_seed(0)
+    return semanir.create_model(name, **{**base, **overrides})
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    # Two cores on CI; more threads only add contention for tiny tensors.
+    torch.set_num_threads(1)

@@ -1,0 +1,199 @@
+"""Both architectures: parameter counts against the paper, any input size, batch consistency,
+one dictionary per stage, the top-k policy and the registry."""
+
+import pytest
+import torch
+
+import semanir
+from semanir.models import layers as layers_module
+from tests.conftest import tiny_model
+
+ALL_SIZES = [("semanir_s_sr_x4", 4), ("semanir_b_sr_x3", 3), ("semanir_unet_color", 1), ("semanir_unet_gray", 1)]
+
+
+def count(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", semanir.list_models("semanir_*_sr_x*"))
+def test_columnar_parameter_counts_match_the_paper(name):
+    paper = semanir.model_entry(name).paper_params_m * 1e6
+    assert abs(count(semanir.create_model(name)) - paper) / paper < 0.005
+
+
+def test_unet_color_parameter_count_is_near_the_paper():
+    paper = semanir.model_entry("semanir_unet_color").paper_params_m * 1e6
+    assert abs(count(semanir.create_model("semanir_unet_color")) - paper) / paper < 0.05
+
+
+@pytest.mark.parametrize("name,scale", ALL_SIZES)
+@pytest.mark.parametrize("size", [(37, 53), (17, 9), (5, 3), (64, 8)])
+def test_odd_sizes_give_the_right_output_size(name, scale, size):
+    model = tiny_model(name).eval()
+    chans = 1 if "gray" in name else 3
+    with torch.no_grad():
+        out = model(torch.rand(1, chans, *size))
+    assert out.shape == (1, chans, size[0] * scale, size[1] * scale)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", ["semanir_s_sr_x2", "semanir_unet_gray"])
+def test_gray_and_color_inputs(name):
+    model = tiny_model(name, in_chans=1).eval()
+    scale = 2 if "sr" in name else 1
+    with torch.no_grad():
+        assert model(torch.rand(2, 1, 17, 9)).shape == (2, 1, 17 * scale, 9 * scale)
+
+
+@pytest.mark.parametrize("name", ["semanir_s_sr_x2", "semanir_unet_color"])
+def test_a_batch_equals_its_images_one_by_one(name):
+    model = tiny_model(name).eval()
+    x = torch.rand(3, 3, 21, 30)
+    with torch.no_grad():
+        batched = model(x)
+        single = torch.cat([model(x[i : i + 1]) for i in range(3)])
+    assert (batched - single).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("name", ["semanir_s_sr_x4", "semanir_unet_color"])
+def test_mask_and_gather_models_agree(name):
+    model = tiny_model(name, attn_impl="gather").eval()
+    x = torch.rand(2, 3, 19, 26)
+    with torch.no_grad():
+        gathered = model(x, topk=7)
+        model.set_attn_impl("mask")
+        masked = model(x, topk=7)
+    assert (gathered - masked).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("name", ["semanir_b_sr_x2", "semanir_unet_gray"])
+def test_one_dictionary_per_stage_shared_by_every_layer(name, monkeypatch):
+    model = tiny_model(name, **({"depths": (3, 2, 2)} if "sr" in name else {"final_depth": 2})).eval()
+    built, seen_by_layers = [], []
+    real_build = layers_module.build_key_semantic_dictionary
+    real_attend = layers_module.key_semantic_attention
+
+    def counting_build(*args, **kwargs):
+        built.append(real_build(*args, **kwargs))
+        return built[-1]
+
+    def recording_attend(q, k, v, index, *rest):
+        seen_by_layers.append(index)
+        return real_attend(q, k, v, index, *rest)
+
+    monkeypatch.setattr(layers_module, "build_key_semantic_dictionary", counting_build)
+    monkeypatch.setattr(layers_module, "key_semantic_attention", recording_attend)
+    chans = 1 if "gray" in name else 3
+    with torch.no_grad():
+        model(torch.rand(1, chans, 20, 20))
+    stages = model.iter_stages()
+    assert len(built) == len(stages)
+    # Every layer of a stage received that stage's index tensor itself, in order.
+    expected = [index for index, stage in zip(built, stages) for _ in stage.layers]
+    assert len(seen_by_layers) == len(expected)
+    assert all(a is b for a, b in zip(seen_by_layers, expected))
+
+
+def test_dictionary_is_computed_from_the_stage_input(monkeypatch):
+    model = tiny_model("semanir_s_sr_x2", depths=(1,)).eval()
+    captured = []
+    real_build = layers_module.build_key_semantic_dictionary
+    monkeypatch.setattr(
+        layers_module, "build_key_semantic_dictionary", lambda *a, **kw: captured.append(real_build(*a, **kw)) or captured[-1]
+    )
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        model(x, topk=4)
+        x2 = x.clone()
+        x2[..., 0, 0] = x[..., 7, 7]  # change one pixel's content
+        model(x2, topk=4)
+    assert not torch.equal(captured[0], captured[1])
+
+
+def test_random_topk_in_training_fixed_at_inference():
+    model = tiny_model("semanir_s_sr_x2")
+    x = torch.rand(1, 3, 8, 8)
+    model.train()
+    drawn = set()
+    for _ in range(40):
+        model(x)
+        drawn.add(model.last_topk)
+    assert drawn <= set(semanir.models.PAPER_TOPK_CHOICES) and len(drawn) >= 4
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    assert model.last_topk == 512
+    model.set_topk(96)
+    with torch.no_grad():
+        model(x)
+    assert model.last_topk == 96
+
+
+def test_topk_draws_are_reproducible_from_the_seed():
+    a = tiny_model("semanir_s_sr_x2", topk_seed=7).train()
+    b = tiny_model("semanir_s_sr_x2", topk_seed=7).train()
+    seq_a, seq_b = [a.resolve_topk() for _ in range(20)], [b.resolve_topk() for _ in range(20)]
+    assert seq_a == seq_b
+    c = tiny_model("semanir_s_sr_x2", topk_seed=8).train()
+    assert [c.resolve_topk() for _ in range(20)] != seq_a
+
+
+def test_fixed_topk_training_mode():
+    model = tiny_model("semanir_unet_color", topk_choices=None, topk=32).train()
+    model(torch.rand(1, 3, 16, 16))
+    assert model.last_topk == 32
+    assert model.resolve_topk(64) == 64  # an explicit k always wins
+
+
+def test_topk_changes_the_output_and_training_backpropagates():
+    model = tiny_model("semanir_unet_color").train()
+    x = torch.rand(2, 3, 16, 16)
+    out = model(x, topk=3)
+    out.abs().mean().backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    model.eval()
+    with torch.no_grad():
+        assert not torch.allclose(model(x, topk=3), model(x, topk=40))
+
+
+def test_shifted_alternate_stages_option():
+    model = tiny_model("semanir_s_sr_x2", shift_alternate=True).eval()
+    assert [s.shift for s in model.iter_stages()] == [False, True]
+    with torch.no_grad():
+        assert model(torch.rand(1, 3, 19, 23)).shape == (1, 3, 38, 46)
+
+
+def test_overrides_reach_every_size_knob():
+    model = semanir.create_model(
+        "semanir_unet_color", dims=(16, 32), num_heads=(2, 4), encoder_depths=(1, 2), decoder_depths=(2, 1),
+        final_depth=3, window_size=4, attn_impl="mask", topk=9, ffn="gdfn", sampling="conv", skip="add",
+    )  # fmt: skip
+    assert [len(s.layers) for s in model.iter_stages()] == [1, 2, 2, 1, 3]
+    assert model.iter_stages()[1].layers[0].attn.num_heads == 4
+    assert model.topk == 9 and model.config["window_size"] == 4
+    assert model.iter_stages()[0].layers[0].attn.attn_impl == "mask"
+    with torch.no_grad():
+        assert model.eval()(torch.rand(1, 3, 13, 11)).shape == (1, 3, 13, 11)
+
+
+def test_registry_errors_are_clear():
+    with pytest.raises(ValueError, match="did you mean semanir_s_sr_x4"):
+        semanir.create_model("semanir_s_x4")
+    with pytest.raises(TypeError, match="has no option 'embed'"):
+        semanir.create_model("semanir_s_sr_x4", embed=12)
+    with pytest.raises(ValueError, match="unknown attn_impl"):
+        tiny_model("semanir_s_sr_x2", attn_impl="flash")
+
+
+def test_wrong_channel_count_is_reported():
+    model = tiny_model("semanir_unet_gray").eval()
+    with pytest.raises(ValueError, match=r"expects \(B, 1, H, W\) input, got \(1, 3, 8, 8\)"):
+        model(torch.rand(1, 3, 8, 8))
+
+
+def test_registered_names():
+    assert semanir.list_models() == [
+        "semanir_b_sr_x2", "semanir_b_sr_x3", "semanir_b_sr_x4", "semanir_s_sr_x2", "semanir_s_sr_x3",
+        "semanir_s_sr_x4", "semanir_unet_color", "semanir_unet_gray",
+    ]  # fmt: skip

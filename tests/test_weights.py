@@ -1,0 +1,82 @@
+"""Weights files: safetensors with metadata, safe .pth loading, one-line mismatch errors."""
+
+import pickle
+
+import pytest
+import torch
+
+from semanir.weights import WeightsError, model_from_weights, read_weights, save_weights
+from tests.conftest import tiny_model
+
+
+def test_safetensors_round_trip_rebuilds_the_model_from_metadata(tmp_path):
+    model = tiny_model("semanir_unet_gray").eval()
+    path = save_weights(model, tmp_path / "w.safetensors", task="denoise", training={"iterations": 3})
+    loaded, meta = model_from_weights(path)
+    assert meta["model_name"] == "semanir_unet_gray" and meta["task"] == "denoise"
+    assert meta["training"] == {"iterations": 3}
+    x = torch.rand(1, 1, 20, 20)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+
+
+def test_half_precision_storage(tmp_path):
+    model = tiny_model("semanir_s_sr_x2")
+    state, _ = read_weights(save_weights(model, tmp_path / "h.safetensors", half=True))
+    assert state["conv_first.weight"].dtype == torch.float16
+    loaded, _ = model_from_weights(tmp_path / "h.safetensors")
+    assert loaded.conv_first.weight.dtype == torch.float32
+
+
+@pytest.mark.parametrize("wrap", [lambda s: s, lambda s: {"params_ema": s}, lambda s: {"model": {f"module.{k}": v for k, v in s.items()}}])
+def test_pth_state_dicts_load_with_weights_only(tmp_path, wrap):
+    model = tiny_model("semanir_s_sr_x2")
+    torch.save(wrap(model.state_dict()), tmp_path / "w.pth")
+    loaded, _ = model_from_weights(tmp_path / "w.pth", "semanir_s_sr_x2", embed_dim=12, depths=(2, 2), num_heads=2,
+                                   window_size=8, upsampler_dim=8)  # fmt: skip
+    assert torch.equal(loaded.conv_first.weight, model.conv_first.weight)
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (print, ("this code ran while loading weights",))
+
+
+def test_a_pickle_with_code_is_refused(tmp_path, capsys):
+    path = tmp_path / "evil.pth"
+    with open(path, "wb") as f:
+        pickle.dump({"conv.weight": torch.zeros(1), "payload": _Exploit()}, f)
+    with pytest.raises(WeightsError, match="refused to load"):
+        read_weights(path)
+    assert "this code ran" not in capsys.readouterr().out
+
+
+def test_mismatched_weights_name_the_mismatch_in_one_line(tmp_path):
+    gray = save_weights(tiny_model("semanir_unet_gray"), tmp_path / "gray.safetensors")
+    with pytest.raises(WeightsError) as err:
+        model_from_weights(gray, "semanir_unet_color", dims=(8, 16, 32, 64), num_heads=(1, 1, 2, 2),
+                           encoder_depths=(1, 1, 1, 1), decoder_depths=(1, 1, 1, 1), final_depth=1, window_size=8)  # fmt: skip
+    message = str(err.value)
+    assert "\n" not in message
+    assert "conv_first.weight (8, 1, 3, 3) vs (8, 3, 3, 3)" in message
+
+
+@pytest.mark.parametrize("content", [b"", b"not a weights file at all", b"\x00" * 100])
+@pytest.mark.parametrize("suffix", [".safetensors", ".pth"])
+def test_corrupt_files_are_reported(tmp_path, content, suffix):
+    path = tmp_path / f"bad{suffix}"
+    path.write_bytes(content)
+    with pytest.raises(WeightsError, match=str(path.name)):
+        read_weights(path)
+
+
+def test_truncated_safetensors_is_reported(tmp_path):
+    path = save_weights(tiny_model("semanir_s_sr_x2"), tmp_path / "t.safetensors")
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(WeightsError, match="not a readable safetensors file"):
+        read_weights(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(WeightsError, match="weights file not found"):
+        read_weights(tmp_path / "nope.safetensors")

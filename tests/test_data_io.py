@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from semanir import fileio
 from semanir.data import io as image_io
 from semanir.data.io import ImageError, list_images, quantize, read_image, write_image
 from tests.data_support import natural_image
@@ -83,7 +84,7 @@ def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
         f.write = broken_write
         return f
 
-    monkeypatch.setattr(image_io.os, "fdopen", failing_fdopen)
+    monkeypatch.setattr(fileio.os, "fdopen", failing_fdopen)  # the file write fails midway
     with pytest.raises(OSError, match="disk full"):
         write_image(path, natural_image(8, 8, seed=1))
     monkeypatch.undo()

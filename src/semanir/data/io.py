@@ -10,12 +10,13 @@ from __future__ import annotations
 import glob
 import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from ..fileio import atomic_write
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 _MAX_LEVEL = {8: 255.0, 16: 65535.0}
@@ -124,8 +125,8 @@ def write_image(
 ) -> Path:
     """Write float [0, 1] (or uint8/uint16) pixels, RGB or gray, atomically.
 
-    The file is encoded in memory, written to a temporary file in the destination folder and moved
-    into place with ``os.replace``, so a crash never leaves a partial image behind.
+    The file is encoded in memory and written with :func:`semanir.fileio.atomic_write` (temporary
+    file beside it, fsync, ``os.replace``), so a crash never leaves a partial image behind.
     """
     path = Path(path)
     ext = path.suffix.lower()
@@ -156,16 +157,8 @@ def write_image(
         ok = False
     if not ok:
         raise ImageError(f"{path}: OpenCV could not encode a {out.shape} {out.dtype} image as {ext}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    data = buf.tobytes()
+    return atomic_write(path, lambda f: f.write(data))
 
 
 def list_images(folder_or_glob: str | os.PathLike) -> list[Path]:

@@ -1,0 +1,179 @@
+"""Reading and writing images: float32 HWC RGB (or HxW gray) in [0, 1], 8 or 16 bits on disk.
+
+OpenCV decodes every format (PNG, JPEG, TIFF, BMP, WebP) with ``IMREAD_UNCHANGED`` so 16-bit samples
+and alpha survive; channels are turned from OpenCV's BGR(A) into RGB plus a separate alpha plane.
+Every failure a user can cause is an :class:`ImageError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import glob
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..fileio import atomic_write
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+_MAX_LEVEL = {8: 255.0, 16: 65535.0}
+_DTYPE = {8: np.uint8, 16: np.uint16}
+
+
+class ImageError(ValueError):
+    """An image that cannot be used: missing, not an image, truncated, or of an unsupported kind."""
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    pixels: np.ndarray  # float32, HxWx3 RGB or HxW gray, values in [0, 1]
+    bit_depth: int  # 8 or 16: the sample size on disk
+    alpha: np.ndarray | None  # float32 HxW in [0, 1], or None
+    path: Path
+
+
+def quantize(img: np.ndarray, bit_depth: int = 8) -> np.ndarray:
+    """[0, 1] floats to unsigned integers as MATLAB's im2uint8/im2uint16 do: clip, then round half up.
+
+    (numpy's ``round`` goes half to even; MATLAB rounds halves away from zero. For clipped,
+    non-negative values ``floor(x + 0.5)`` is MATLAB's rule.) Integer input is returned unchanged.
+    """
+    if bit_depth not in _MAX_LEVEL:
+        raise ImageError(f"unsupported bit depth {bit_depth} (use 8 or 16)")
+    img = np.asarray(img)
+    if img.dtype == _DTYPE[bit_depth]:
+        return img
+    if not np.issubdtype(img.dtype, np.floating):
+        raise ImageError(f"cannot quantize {img.dtype} samples to {bit_depth} bits; pass floats in [0, 1]")
+    top = _MAX_LEVEL[bit_depth]
+    return np.floor(np.clip(img.astype(np.float64), 0.0, 1.0) * top + 0.5).astype(_DTYPE[bit_depth])
+
+
+def to_float(img: np.ndarray) -> np.ndarray:
+    """uint8/uint16 samples to float32 in [0, 1]; float input is only cast to float32."""
+    img = np.asarray(img)
+    if img.dtype == np.uint8:
+        return img.astype(np.float32) / np.float32(255.0)
+    if img.dtype == np.uint16:
+        return img.astype(np.float32) / np.float32(65535.0)
+    if np.issubdtype(img.dtype, np.floating):
+        return img.astype(np.float32, copy=False)
+    raise ImageError(f"unsupported sample type {img.dtype} (use uint8, uint16 or float)")
+
+
+def _check_jpeg_complete(data: bytes, path: Path) -> None:
+    # libjpeg only *warns* on a truncated file and OpenCV then returns a half-gray image; Pillow's
+    # decoder raises instead. Decoding at 1/8 scale (draft mode) still reads every entropy-coded byte.
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.draft(im.mode, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
+            im.load()
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ImageError(f"{path}: truncated or corrupt JPEG ({err})") from None
+
+
+def read_image(path: str | os.PathLike) -> ImageFile:
+    """Read an image file as float32 in [0, 1]: HxWx3 RGB or HxW gray, alpha separated."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such image file")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ImageError(f"{path}: cannot read ({err.strerror or err})") from None
+    if not data:
+        raise ImageError(f"{path}: empty file, not an image")
+    raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if raw is None:
+        raise ImageError(f"{path}: not a readable image (unknown format, truncated or corrupt)")
+    if data[:3] == b"\xff\xd8\xff":
+        _check_jpeg_complete(data, path)
+    if raw.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"{path}: unsupported sample type {raw.dtype} (only 8- and 16-bit images)")
+    bit_depth = 8 if raw.dtype == np.uint8 else 16
+    pixels, alpha = _from_opencv_layout(raw, path)
+    return ImageFile(
+        pixels=to_float(pixels),
+        bit_depth=bit_depth,
+        alpha=None if alpha is None else to_float(alpha),
+        path=path,
+    )
+
+
+def _from_opencv_layout(raw: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    if raw.ndim == 2:
+        return raw, None
+    channels = raw.shape[2]
+    if channels == 1:
+        return raw[..., 0], None
+    if channels == 2:  # gray + alpha
+        return raw[..., 0], raw[..., 1]
+    if channels == 3:
+        return raw[..., ::-1], None
+    if channels == 4:
+        return raw[..., 2::-1], raw[..., 3]
+    raise ImageError(f"{path}: unsupported channel count {channels} (expected 1, 2, 3 or 4)")
+
+
+def write_image(
+    path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8, alpha: np.ndarray | None = None
+) -> Path:
+    """Write float [0, 1] (or uint8/uint16) pixels, RGB or gray, atomically.
+
+    The file is encoded in memory and written with :func:`semanir.fileio.atomic_write` (temporary
+    file beside it, fsync, ``os.replace``), so a crash never leaves a partial image behind.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in IMAGE_EXTENSIONS:
+        raise ImageError(f"{path}: unsupported extension {ext!r} (use one of {', '.join(IMAGE_EXTENSIONS)})")
+    if bit_depth == 16 and ext not in (".png", ".tif", ".tiff"):
+        raise ImageError(f"{path}: 16-bit samples need PNG or TIFF, not {ext}")
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[..., 0]
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
+        channels = pixels.shape[2] if pixels.ndim == 3 else "?"
+        raise ImageError(
+            f"{path}: unsupported channel count {channels} in shape {pixels.shape} (expected HxW or HxWx3)"
+        )
+    out = quantize(pixels, bit_depth)
+    if out.ndim == 3:
+        out = out[..., ::-1]  # RGB -> BGR for OpenCV
+    if alpha is not None:
+        a = quantize(np.asarray(alpha), bit_depth)
+        if a.shape != out.shape[:2]:
+            raise ImageError(f"{path}: alpha shape {a.shape} does not match image shape {out.shape[:2]}")
+        color = out if out.ndim == 3 else np.repeat(out[..., None], 3, axis=2)
+        out = np.concatenate([color, a[..., None]], axis=2)
+    try:
+        ok, buf = cv2.imencode(ext, np.ascontiguousarray(out))
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise ImageError(f"{path}: OpenCV could not encode a {out.shape} {out.dtype} image as {ext}")
+    data = buf.tobytes()
+    return atomic_write(path, lambda f: f.write(data))
+
+
+def list_images(folder_or_glob: str | os.PathLike) -> list[Path]:
+    """Sorted image files in a folder (not recursive) or matching a glob pattern."""
+    spec = str(folder_or_glob)
+    if glob.has_magic(spec):
+        paths = [Path(p) for p in glob.glob(spec, recursive=True)]
+        where = f"pattern {spec!r}"
+    else:
+        folder = Path(spec)
+        if not folder.is_dir():
+            raise ImageError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
+        paths = list(folder.iterdir())
+        where = f"folder {folder}"
+    images = sorted(p for p in paths if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not images:
+        raise ImageError(f"{where}: no images ({', '.join(IMAGE_EXTENSIONS)})")
+    return images

@@ -21,15 +21,15 @@ import time
 import numpy as np
 
 from semanir import metrics
+from semanir.data.datasets import TestDataset
+from semanir.evaluation import evaluate, identity_restorer
 from semanir.data import (
     ImageError,
     bayer_mosaic,
     bicubic_downscale,
-    bicubic_upscale,
     demosaic_malvar,
     get_benchmark,
     get_protocol,
-    image_seed,
     jpeg_compress,
     quantize,
     read_image,
@@ -71,16 +71,10 @@ def reference(set_name: str, protocol) -> str:
 
 
 def measure(paths, protocol, seed: int) -> tuple[float, float]:
-    psnrs, ssims = [], []
-    for path in paths:
-        clean = protocol.prepare_clean(read_image(path).pixels)
-        degraded = protocol.degrade(clean, image_seed(seed, path.stem))
-        if protocol.task == "sr":
-            degraded = bicubic_upscale(degraded, protocol.scale)
-        scores = protocol.evaluate(degraded, clean, quantize_output=False)
-        psnrs.append(scores["psnr"])
-        ssims.append(scores["ssim"])
-    return float(np.mean(psnrs)), float(np.mean(ssims))
+    """Mean PSNR/SSIM of the degraded inputs themselves, exactly as `semanir test --model identity`."""
+    dataset = TestDataset(paths, protocol, base_seed=seed)
+    result = evaluate(identity_restorer(protocol), dataset, protocol, quantize_output=False)
+    return result.mean["psnr"], result.mean["ssim"]
 
 
 def check_set5_lr(root: str) -> None:

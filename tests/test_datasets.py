@@ -56,14 +56,16 @@ def test_train_items_have_the_right_shapes_types_and_ranges(clean_folder, task, 
             assert 0 <= x.min() and x.max() <= 1
 
 
-def test_train_crops_flips_and_noise_follow_torch_seed(clean_folder):
+def test_train_items_are_a_function_of_seed_and_index(clean_folder):
     ds = TrainDataset(clean_folder, get_protocol("denoise", 25), patch_size=16)
-    torch.manual_seed(3)
-    first = [ds[0][0] for _ in range(3)]
-    assert not torch.equal(first[0], first[1])  # each draw is a new patch, noise and flip
-    torch.manual_seed(3)
-    again = [ds[0][0] for _ in range(3)]
+    n = len(ds)
+    first = [ds[i * n][0] for i in range(3)]  # the same image, three global indices
+    assert not torch.equal(first[0], first[1])  # each index is a new patch, noise and flip
+    torch.manual_seed(123)  # torch's global RNG plays no part
+    again = [ds[i * n][0] for i in range(3)]
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    other = TrainDataset(clean_folder, get_protocol("denoise", 25), patch_size=16, seed=1)
+    assert not torch.equal(other[0][0], first[0])
 
 
 def test_train_target_is_a_flipped_or_rotated_crop_of_the_image(clean_folder):
@@ -72,8 +74,8 @@ def test_train_target_is_a_flipped_or_rotated_crop_of_the_image(clean_folder):
     img = read_image(clean_folder / "a.png").pixels
     ds = TrainDataset([clean_folder / "a.png"], get_protocol("jpeg", 40), patch_size=12)
     variants = [np.rot90(v, k) for v in (img, img[:, ::-1]) for k in range(4)]
-    for _ in range(5):
-        target = ds[0][1].permute(1, 2, 0).numpy()
+    for i in range(5):
+        target = ds[i][1].permute(1, 2, 0).numpy()
         assert any(
             np.array_equal(target, v[r : r + 12, c : c + 12])
             for v in variants
@@ -82,18 +84,17 @@ def test_train_target_is_a_flipped_or_rotated_crop_of_the_image(clean_folder):
         )
 
 
-def test_dataloader_workers_draw_different_patches_and_repeat_after_reseeding(clean_folder):
+def test_dataloader_workers_draw_different_patches_and_do_not_change_the_items(clean_folder):
     ds = TrainDataset([clean_folder / "a.png"], get_protocol("denoise", 15), patch_size=16, repeat=4)
 
-    def run():
-        torch.manual_seed(11)
-        loader = DataLoader(ds, batch_size=1, num_workers=2)
+    def run(workers):
+        loader = DataLoader(ds, batch_size=1, num_workers=workers)
         return [x for x, _ in loader]
 
-    first = run()
+    first = run(2)
     # a Generator made once and copied into each forked worker would give workers 0 and 1 the same draws
     assert len({x.numpy().tobytes() for x in first}) == 4
-    assert all(torch.equal(a, b) for a, b in zip(first, run(), strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(first, run(0), strict=True))
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -118,10 +119,7 @@ def test_cache_gives_the_same_items(clean_folder):
         TrainDataset(clean_folder, p, patch_size=8),
     )
     for i in range(2):
-        torch.manual_seed(i)
-        a = cached[i]
-        torch.manual_seed(i)
-        b = plain[i]
+        a, b = cached[i], plain[i]
         assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 

@@ -105,7 +105,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
 
     protocol = get_protocol(args.task, _level(args.level), args.channels)
     dataset = _test_dataset(args, protocol)
-    if args.model == "identity":
+    if args.model == "identity":  # the degraded input itself: the baseline row of every table
         restore, label = identity_restorer(protocol), "degraded input (identity)"
     else:
         model, meta = _load_model(args, args.task)
@@ -115,7 +115,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
         restore = model_restorer(model, device, dtype, args.tile, args.overlap)
         label = f"{meta.get('model_name')} k={model.topk} impl={model.config.get('attn_impl')}"
     json_to_stdout = args.json == "-"
-    result = evaluate(restore, dataset, protocol, args.limit, args.save)
+    identity = args.model == "identity"
+    result = evaluate(restore, dataset, protocol, args.limit, args.save, quantize_output=not identity)
     title = f"{protocol.name} on {args.set or args.data}: {label}"
     if not json_to_stdout:
         print(result.table(title))

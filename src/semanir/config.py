@@ -25,8 +25,9 @@ DEFAULTS: dict[str, Any] = {
             "batch_size": 16,  # total over all ranks
             "workers": 2,
             "cache": True,
+            "set": None,  # paired tasks: a registered set's layout under root (default: input/ + target/)
         },
-        "val": {"root": None, "level": None, "limit": None},
+        "val": {"root": None, "level": None, "limit": None, "set": None},
     },
     "train": {
         "iterations": 1_000_000,
@@ -57,10 +58,28 @@ class ConfigError(ValueError):
 
 def shipped_configs() -> list[str]:
     root = resources.files("semanir") / "configs"
-    return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml") and not p.name.startswith("_"))
 
 
-def _read_yaml(source: str | Path) -> dict:
+def _read_yaml(source: str | Path, seen: tuple = ()) -> dict:
+    """The mapping in ``source``; a ``base: NAME`` key first loads that shipped config under it."""
+    data = _read_one(source)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if base in seen:
+        raise ConfigError(f"config {source!r} inherits from itself through {base!r}")
+    return _deep_update(_read_yaml(base, (*seen, str(source))), data)
+
+
+def _deep_update(base: dict, update: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        out[key] = _deep_update(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+def _read_one(source: str | Path) -> dict:
     path = Path(source)
     if path.is_file():
         text = path.read_text()

@@ -49,8 +49,13 @@ def evaluate(
     limit: int | None = None,
     save_dir: str | Path | None = None,
     on_image: Callable[[dict], None] | None = None,
+    quantize_output: bool = True,
 ) -> EvaluationResult:
-    """``restore`` maps a (1, C, h, w) input in [0, 1] to the restored (1, C, H, W) image."""
+    """``restore`` maps a (1, C, h, w) input in [0, 1] to the restored (1, C, H, W) image.
+
+    Outputs are rounded to 8 bits before scoring, as saved results are; ``quantize_output=False``
+    scores the raw floats (the degraded-input baseline: unclipped noise gives 20 log10(255/sigma)).
+    """
     from .data.io import write_image
 
     result = EvaluationResult(protocol.name)
@@ -58,7 +63,7 @@ def evaluate(
     for i in range(count):
         inp, target, name = dataset[i]
         out = restore(inp.unsqueeze(0))[0]
-        row = {"name": name, **protocol.evaluate(to_hwc(out), to_hwc(target))}
+        row = {"name": name, **protocol.evaluate(to_hwc(out), to_hwc(target), quantize_output)}
         result.rows.append(row)
         if save_dir is not None:
             write_image(Path(save_dir) / f"{name}.png", np.clip(to_hwc(out), 0, 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,9 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
         except (SafetensorError, OSError, ValueError) as err:
             raise WeightsError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # the refusal below says all there is to say
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise WeightsError(
             f"{path}: refused to load, the file holds pickled objects other than tensors ({_first_line(err)})"

@@ -2,12 +2,11 @@
 
 Every item is a CHW float32 tensor in [0, 1] (AWGN inputs are unclipped and may leave [0, 1]).
 
-Randomness (crops, flips, noise draws) comes from a numpy Generator made for each item from
-(`seed`, a number drawn from torch's global RNG). DataLoader seeds torch's RNG in every worker
-differently and anew each epoch, from the main process's torch RNG; so workers never repeat each
-other's crops or noise (the classic bug with a generator created once and copied into each
-forked worker), every epoch differs, and a run is repeatable after ``torch.manual_seed``, with or
-without workers.
+Randomness (crops, flips, noise draws) is a pure function of (`seed`, item index): item ``i``
+uses ``np.random.default_rng([seed, i])``. Indices may run past ``len(dataset)`` (the training
+loop numbers items globally over iterations and ranks; the image is ``i % len``), so every epoch
+and every rank draws anew, yet a run resumed at iteration ``t`` sees exactly the items the
+uninterrupted run saw, whatever the number of DataLoader workers.
 """
 
 from __future__ import annotations
@@ -55,14 +54,12 @@ def flip_rotate(img: np.ndarray, mode: int) -> np.ndarray:
 
 
 class _Seeded:
-    """Per-item numpy Generator drawn from torch's RNG (see the module docstring)."""
+    """Per-item numpy Generator from (seed, index) (see the module docstring)."""
 
     seed: int
 
-    def _rng(self) -> np.random.Generator:
-        return np.random.default_rng(
-            [int(self.seed), int(torch.randint(0, 2**63 - 1, (), dtype=torch.int64))]
-        )
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([int(self.seed), int(index)])
 
 
 class _Images:
@@ -132,7 +129,7 @@ class TrainDataset(_Seeded, Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         i = index % len(self.images)
-        rng = self._rng()
+        rng = self._rng(index)
         raw = self.images.raw(i)
         p, s = self.patch_size, self.protocol.scale
         h, w = raw.shape[0] // s, raw.shape[1] // s  # the crop grid: LR pixels for SR
@@ -277,14 +274,14 @@ class PairedFolderDataset(_Seeded, Dataset):
         return len(self.pairs)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, str]:
-        in_path, target_path, name = self.pairs[index]
+        in_path, target_path, name = self.pairs[index % len(self.pairs)]
         a, b = read_image(in_path).pixels, read_image(target_path).pixels
         if self.prepare is not None:
             a, b = self.prepare(a), self.prepare(b)
         if a.shape != b.shape:
             raise ImageError(f"{in_path.name}: input {a.shape} and target {b.shape} differ in shape")
         if self.patch_size is not None:
-            rng = self._rng()
+            rng = self._rng(index)
             p, (h, w) = self.patch_size, a.shape[:2]
             if h < p or w < p:
                 raise ImageError(f"{in_path}: {h}x{w} is smaller than the {p}x{p} training patch")

@@ -18,6 +18,9 @@ import numpy as np
 
 from ..fileio import atomic_write
 
+# Failures reach the user as one ImageError line; OpenCV's own warnings would only add noise.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 _MAX_LEVEL = {8: 255.0, 16: 65535.0}
 _DTYPE = {8: np.uint8, 16: np.uint16}

@@ -57,10 +57,13 @@ class Protocol:
     crop_border: int
     paired: bool  # inputs come from files, not from degrade()
     metric: str = "standard"  # "standard" or "transweather"
+    blind_range: tuple | None = None  # (low, high) of a blind level; None: the defaults above
 
     @property
     def name(self) -> str:
         level = "" if self.level is None else f"_{self.level}"
+        if self.blind_range is not None:
+            level += f"{self.blind_range[0]:g}-{self.blind_range[1]:g}"
         return f"{self.task}{level}_{'gray' if self.channels == 1 else 'rgb'}"
 
     @property
@@ -91,11 +94,11 @@ class Protocol:
             clean = clean[..., None]
         if self.task == "denoise":
             if self.level == "blind":
-                return add_blind_gaussian_noise(clean, BLIND_SIGMA_RANGE, seed)[0]
+                return add_blind_gaussian_noise(clean, self.blind_range or BLIND_SIGMA_RANGE, seed)[0]
             return add_gaussian_noise(clean, float(self.level), seed)
         if self.task == "jpeg":
             if self.level == "blind":
-                return jpeg_compress_blind(clean, BLIND_QUALITY_RANGE, seed)[0]
+                return jpeg_compress_blind(clean, self.blind_range or BLIND_QUALITY_RANGE, seed)[0]
             return jpeg_compress(clean, int(self.level))
         if self.task == "sr":
             return bicubic_downscale(clean, self.scale)
@@ -123,8 +126,11 @@ class Protocol:
         }
 
 
-def get_protocol(task: str, level: int | str | None = None, channels: int = 3) -> Protocol:
-    """The protocol for `task` at `level` (None picks the usual default: sigma 25, QF 40, x4)."""
+def get_protocol(task: str, level=None, channels: int = 3) -> Protocol:
+    """The protocol for `task` at `level` (None picks the usual default: sigma 25, QF 40, x4).
+
+    A ``(low, high)`` pair is a blind level drawn from that range (sigma, or integer QF).
+    """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r} (use one of {', '.join(TASKS)})")
     if channels not in (1, 3):
@@ -133,6 +139,10 @@ def get_protocol(task: str, level: int | str | None = None, channels: int = 3) -
         raise ValueError(f"{task} is defined on RGB images only (channels=3)")
     if level is None:
         level = _DEFAULT_LEVEL.get(task)
+    blind_range = None
+    if isinstance(level, (list, tuple)):
+        blind_range = _check_range(task, level)
+        level = "blind"
     allowed = {
         "denoise": NOISE_LEVELS + ("blind",),
         "jpeg": tuple(range(10, 100, 10)) + ("blind",),
@@ -152,7 +162,18 @@ def get_protocol(task: str, level: int | str | None = None, channels: int = 3) -
         crop_border=int(level) if task == "sr" else 0,
         paired=task in ("deblur", "weather"),
         metric="transweather" if task == "weather" else "standard",
+        blind_range=blind_range,
     )
+
+
+def _check_range(task: str, level) -> tuple:
+    bounds = {"denoise": (0.0, 255.0), "jpeg": (1, 100)}
+    if task not in bounds or len(level) != 2:
+        raise ValueError(f"a (low, high) level range applies to denoise or jpeg only, got {task} {list(level)}")
+    low, high = (float(v) for v in level) if task == "denoise" else (int(v) for v in level)
+    if not bounds[task][0] <= low <= high <= bounds[task][1]:
+        raise ValueError(f"{task} level range must satisfy {bounds[task][0]} <= low <= high <= {bounds[task][1]}, got {list(level)}")
+    return (low, high)
 
 
 def resize_like_transweather(img: np.ndarray, multiple: int = 16, max_side: int = 1024) -> np.ndarray:

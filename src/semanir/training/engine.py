@@ -267,7 +267,7 @@ class Trainer:
             self.optimizer.step()
         if self.ema:
             self.ema.update(self.model)
-        return float(loss)
+        return float(loss.detach())
 
     def validate(self) -> dict | None:
         if self.val_set is None or not self.dist.is_main:

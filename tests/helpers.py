@@ -1,0 +1,34 @@
+"""Small generated images for pipeline tests (the suite never needs downloaded data)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from semanir.data.io import write_image
+
+
+def make_images(folder: Path, count: int = 5, size=(48, 56), channels: int = 3, seed: int = 0) -> Path:
+    """Smooth random textures (sums of sinusoids plus fine noise): learnable, unlike white noise."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        h, w = size[0] + 4 * i, size[1]
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        planes = []
+        for _ in range(channels):
+            fy, fx, phase = rng.uniform(0.05, 0.4, 2).tolist() + [rng.uniform(0, 6)]
+            planes.append(0.5 + 0.35 * np.sin(fy * yy + fx * xx + phase))
+        img = np.stack(planes, -1) + rng.normal(0, 0.02, (h, w, channels))
+        write_image(folder / f"img{i}.png", np.clip(img, 0, 1).squeeze())
+    return folder
+
+
+def run_cli(args: list[str], cwd: Path, **popen) -> subprocess.Popen:
+    """``python -m semanir ARGS`` in a single-threaded subprocess (deterministic CPU arithmetic)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "semanir", *args], cwd=cwd, env=env, text=True, **popen)

@@ -1,0 +1,192 @@
+"""``semanir test`` and ``semanir restore`` end to end, including every kind of bad input."""
+
+import json
+import pickle
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from semanir.cli import main
+from semanir.data.io import read_image, write_image
+from semanir.data.protocols import get_protocol
+from semanir.weights import save_weights
+from tests.conftest import tiny_model
+from tests.helpers import make_images
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("weights")
+    torch.manual_seed(0)
+    color = save_weights(tiny_model("semanir_unet_color"), folder / "color.safetensors", task="denoise")
+    gray = save_weights(tiny_model("semanir_unet_gray"), folder / "gray.safetensors", task="denoise")
+    sr = save_weights(tiny_model("semanir_s_sr_x2"), folder / "sr.safetensors", task="sr")
+    return {"color": color, "gray": gray, "sr": sr}
+
+
+def _one_error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and err[0].startswith("semanir: error: ")
+    assert not any("Traceback" in line for line in err)
+    return err[0]
+
+
+# --- test ---------------------------------------------------------------------------------------
+
+
+def test_identity_model_scores_the_degraded_input_like_the_protocols_benchmark(tmp_path, capsys):
+    sys.path.insert(0, "benchmarks")
+    try:
+        from degraded_baselines import measure
+    finally:
+        sys.path.remove("benchmarks")
+    from semanir.data.io import list_images
+
+    data = make_images(tmp_path / "set", count=3)
+    assert main(["test", "--model", "identity", "--task", "denoise", "--level", "25", "--data", str(data), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    psnr, ssim = measure(list_images(data), get_protocol("denoise", 25), seed=0)
+    assert report["mean"]["psnr"] == pytest.approx(psnr, abs=1e-9)
+    assert report["mean"]["ssim"] == pytest.approx(ssim, abs=1e-9)
+    # unclipped AWGN: 20 log10(255 / 25) up to the sampling error of a few thousand pixels
+    assert report["mean"]["psnr"] == pytest.approx(20.17, abs=0.15)
+    assert [r["name"] for r in report["images"]] == ["img0", "img1", "img2"]
+
+
+def test_test_prints_a_table_and_writes_json_and_images(tmp_path, capsys, weights):
+    data = make_images(tmp_path / "set", count=2)
+    args = ["test", "--weights", str(weights["color"]), "--task", "denoise", "--level", "15", "--data", str(data),
+            "--json", str(tmp_path / "r.json"), "--save", str(tmp_path / "saved"), "--k", "16"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "denoise_15_rgb" in out and "k=16" in out and out.strip().splitlines()[-1].startswith("mean")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert len(report["images"]) == 2 and np.isfinite(report["mean"]["psnr"])
+    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == ["img0.png", "img1.png"]
+
+
+def test_sr_test_on_a_registered_set_layout(tmp_path, capsys, weights):
+    make_images(tmp_path / "root" / "Set5" / "HR", count=2, size=(40, 44))
+    assert main(["test", "--weights", str(weights["sr"]), "--task", "sr", "--level", "2", "--data",
+                 str(tmp_path / "root"), "--set", "Set5", "--json"]) == 0  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert report["protocol"] == "sr_2_rgb" and len(report["images"]) == 2
+
+
+def test_test_with_a_missing_folder_is_one_line(tmp_path, capsys):
+    assert main(["test", "--model", "identity", "--task", "denoise", "--data", str(tmp_path / "nope")]) == 2
+    assert "no such folder" in _one_error_line(capsys)
+
+
+# --- restore ------------------------------------------------------------------------------------
+
+
+def _write(path, pixels, **kw):
+    write_image(path, pixels, **kw)
+    return path
+
+
+def test_restore_odd_sizes_gray_16bit_rgba_folders_and_globs(tmp_path, capsys, weights):
+    rng = np.random.default_rng(0)
+    src = tmp_path / "in"
+    _write(src / "odd.png", rng.random((37, 53, 3)))
+    _write(src / "gray.png", rng.random((17, 9)))
+    _write(src / "deep.png", rng.random((20, 30, 3)), bit_depth=16)
+    alpha = rng.random((19, 23))
+    _write(src / "rgba.png", rng.random((19, 23, 3)), alpha=alpha)
+    _write(tmp_path / "more" / "photo.jpg", rng.random((24, 24, 3)))
+    args = ["restore", str(src), str(tmp_path / "more" / "*.jpg"), "-o", str(tmp_path / "out"),
+            "--weights", str(weights["color"])]  # fmt: skip
+    assert main(args) == 0
+    out = {p.name: read_image(p) for p in (tmp_path / "out").iterdir()}
+    assert sorted(out) == ["deep.png", "gray.png", "odd.png", "photo.png", "rgba.png"]
+    assert out["odd.png"].pixels.shape == (37, 53, 3)
+    assert out["gray.png"].pixels.shape == (17, 9)
+    assert out["deep.png"].bit_depth == 16 and out["odd.png"].bit_depth == 8
+    assert np.abs(out["rgba.png"].alpha - read_image(src / "rgba.png").alpha).max() == 0  # carried untouched
+
+
+def test_restore_sr_upscales_and_resizes_alpha(tmp_path, weights):
+    src = _write(tmp_path / "a.png", np.random.default_rng(1).random((15, 21, 3)), alpha=np.ones((15, 21)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["sr"])]) == 0
+    img = read_image(tmp_path / "out" / "a.png")
+    assert img.pixels.shape == (30, 42, 3) and img.alpha.shape == (30, 42)
+
+
+def test_restore_tiles_when_asked(tmp_path, capsys, weights):
+    src = _write(tmp_path / "big.png", np.random.default_rng(2).random((70, 90, 3)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "a"), "--weights", str(weights["color"]), "--tile", "0"]) == 0
+    assert main(["restore", str(src), "-o", str(tmp_path / "b"), "--weights", str(weights["color"]),
+                 "--tile", "32", "--overlap", "16"]) == 0  # fmt: skip
+    a, b = read_image(tmp_path / "a" / "big.png").pixels, read_image(tmp_path / "b" / "big.png").pixels
+    assert a.shape == b.shape and np.abs(a - b).mean() < 0.05
+
+
+def test_outputs_never_overwrite_inputs(tmp_path, capsys, weights):
+    src = _write(tmp_path / "x.png", np.random.default_rng(3).random((16, 16, 3)))
+    before = src.read_bytes()
+    assert main(["restore", str(src), "-o", str(tmp_path), "--weights", str(weights["color"])]) == 2
+    assert "would overwrite an input" in _one_error_line(capsys)
+    assert src.read_bytes() == before
+
+
+def test_a_bad_file_in_a_batch_fails_alone_without_partial_output(tmp_path, capsys, weights):
+    good = _write(tmp_path / "in" / "good.png", np.random.default_rng(4).random((16, 16, 3)))
+    data = good.read_bytes()
+    (tmp_path / "in" / "trunc.png").write_bytes(data[: len(data) // 2])
+    (tmp_path / "in" / "text.png").write_text("this is not an image")
+    assert main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 2
+    err = capsys.readouterr().err
+    assert "trunc.png" in err and "text.png" in err and "2 of 3 images failed" in err and "Traceback" not in err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["good.png"]
+
+
+@pytest.mark.parametrize(
+    "case,expected",
+    [
+        ("missing", "no such file, folder or matching pattern"),
+        ("unwritable", "cannot write to output folder"),
+        ("wrong_channels", "does not fit semanir_unet_color"),
+        ("pickle_with_code", "refused to load"),
+        ("gray_model_color_image", "restores 1-channel (gray) images"),
+    ],
+)
+def test_bad_inputs_end_in_one_line_and_exit_2(tmp_path, capsys, weights, case, expected):
+    src = _write(tmp_path / "in.png", np.random.default_rng(5).random((16, 16, 3)))
+    out = tmp_path / "out"
+    args = ["restore", str(src), "-o", str(out), "--weights", str(weights["color"])]
+    if case == "missing":
+        args[1] = str(tmp_path / "nope.png")
+    elif case == "unwritable":
+        (tmp_path / "file").write_text("")
+        args[3] = str(tmp_path / "file" / "sub")
+    elif case == "wrong_channels":
+        args[5:] = [str(weights["gray"]), "--model", "semanir_unet_color"]
+    elif case == "pickle_with_code":
+        evil = tmp_path / "evil.pth"
+
+        class Exploit:
+            def __reduce__(self):
+                return (exec, ("open('PWNED', 'w').write('x')",))
+
+        evil.write_bytes(pickle.dumps({"w": torch.zeros(1), "x": Exploit()}))
+        args[5] = str(evil)
+    elif case == "gray_model_color_image":
+        args[5] = str(weights["gray"])
+    assert main(args) == 2
+    assert expected in _one_error_line(capsys)
+    assert not (out.exists() and any(out.iterdir()))
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_restore_without_weights_uses_a_shipped_preset_or_says_none_exists(tmp_path, capsys):
+    from semanir.pretrained import list_presets
+
+    src = _write(tmp_path / "in.png", np.random.default_rng(6).random((16, 16, 3)))
+    code = main(["restore", str(src), "-o", str(tmp_path / "out")])
+    if list_presets():
+        assert code == 0 and (tmp_path / "out" / "in.png").is_file()
+    else:
+        assert code == 2 and "no shipped weights" in _one_error_line(capsys)

@@ -1,0 +1,177 @@
+"""Training: the loss falls, a SIGKILLed run resumes to bit-identical weights, two gloo ranks stay
+in sync, NaN and full-disk failures stop cleanly with the last checkpoint intact."""
+
+import csv
+import errno
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from semanir.config import ConfigError, load_config
+from semanir.training.engine import Trainer, TrainingError, learning_rate, topk_for_iteration
+from tests.helpers import make_images, run_cli
+
+ITERATIONS = 60
+
+
+def _train_args(data, out, *extra):
+    return [
+        "train", "tiny_denoise", f"data.train.root={data}", f"output_dir={out}", f"train.iterations={ITERATIONS}",
+        "train.checkpoint_every=10", "train.log_every=1", "train.val_every=1000", "--no-progress", *extra,
+    ]  # fmt: skip
+
+
+def _logged_iterations(run_dir):
+    path = run_dir / "train_log.csv"
+    if not path.is_file():
+        return 0
+    with open(path) as f:
+        rows = list(csv.reader(f))[1:]
+    return int(rows[-1][0]) if rows else 0
+
+
+def test_loss_falls_and_a_killed_run_resumes_to_identical_weights(tmp_path):
+    data = make_images(tmp_path / "images")
+    straight = run_cli(_train_args(data, tmp_path / "straight"), tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = straight.communicate(timeout=600)
+    assert straight.returncode == 0, out
+
+    with open(tmp_path / "straight" / "train_log.csv") as f:
+        losses = [float(r["loss"]) for r in csv.DictReader(f)]
+    assert len(losses) == ITERATIONS
+    assert sum(losses[-10:]) / 10 < 0.8 * sum(losses[:10]) / 10
+
+    victim = run_cli(_train_args(data, tmp_path / "killed"), tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while _logged_iterations(tmp_path / "killed") < 25 and time.time() < deadline and victim.poll() is None:
+        time.sleep(0.02)
+    assert victim.poll() is None, "the run ended before it could be killed"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    killed_at = _logged_iterations(tmp_path / "killed")
+    assert 25 <= killed_at < ITERATIONS
+    assert not list((tmp_path / "killed" / "checkpoints").glob("*.tmp"))  # nothing half-written is kept
+
+    resumed = run_cli(_train_args(data, tmp_path / "killed"), tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, out
+    assert "resuming from" in out and f"at iteration {killed_at // 10 * 10}" in out
+
+    a = load_file(tmp_path / "straight" / "weights" / "final.safetensors")
+    b = load_file(tmp_path / "killed" / "weights" / "final.safetensors")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    ckpt = torch.load(tmp_path / "killed" / "checkpoints" / "last.pt", weights_only=True)
+    assert ckpt["iteration"] == ITERATIONS
+    assert _logged_iterations(tmp_path / "killed") == ITERATIONS
+
+
+def test_two_gloo_processes_train_in_sync(tmp_path):
+    data = make_images(tmp_path / "images")
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "semanir",
+        "train", "tiny_denoise", f"data.train.root={data}", f"output_dir={tmp_path / 'ddp'}", "train.iterations=12",
+        "train.checkpoint_every=6", "train.log_every=3", "train.val_every=1000", "--no-progress",
+    ]  # fmt: skip
+    env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(cmd, cwd=tmp_path, env={**__import__("os").environ, **env}, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ranks in sync: max parameter difference across 2 ranks = 0" in proc.stdout
+    assert (tmp_path / "ddp" / "weights" / "final.safetensors").is_file()
+
+
+def _tiny_cfg(tmp_path, *overrides):
+    data = make_images(tmp_path / "images", count=3)
+    return load_config("tiny_denoise", [f"data.train.root={data}", f"output_dir={tmp_path / 'run'}", *overrides])
+
+
+def test_non_finite_losses_stop_the_run_with_one_clear_line(tmp_path):
+    trainer = Trainer(_tiny_cfg(tmp_path, "train.iterations=50", "train.max_bad_steps=3"), progress=False)
+    trainer.loss_fn = lambda pred, target: (pred * float("nan")).mean()
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    with pytest.raises(TrainingError, match="not finite for 4 consecutive iterations"):
+        trainer.fit()
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))  # no step was taken
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    trainer = Trainer(_tiny_cfg(tmp_path, "train.iterations=4", "train.checkpoint_every=2"), progress=False)
+    trainer.fit()
+    ckpt = tmp_path / "run" / "checkpoints" / "last.pt"
+    good = ckpt.read_bytes()
+
+    real_save = torch.save
+
+    def full_disk(obj, f, *a, **kw):
+        real_save({"partial": torch.zeros(1000)}, f)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    trainer = Trainer(_tiny_cfg(tmp_path, "train.iterations=8", "train.checkpoint_every=2"), progress=False)
+    with pytest.raises(TrainingError, match="No space left on device.*previous checkpoint .* is intact"):
+        trainer.fit()
+    assert ckpt.read_bytes() == good
+    assert [p.name for p in ckpt.parent.iterdir()] == ["last.pt"]
+
+
+def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
+    Trainer(_tiny_cfg(tmp_path, "train.iterations=2", "train.checkpoint_every=2"), progress=False).fit()
+    with pytest.raises(TrainingError, match="was trained with model"):
+        Trainer(_tiny_cfg(tmp_path, "train.iterations=4", "model.window_size=4"), progress=False)
+    with pytest.raises(TrainingError, match="already holds a run"):
+        Trainer(_tiny_cfg(tmp_path, "train.iterations=4"), resume=None, progress=False)
+
+
+def test_random_k_is_a_function_of_seed_and_iteration():
+    choices = [64, 128, 192, 256, 384, 512]
+    seq = [topk_for_iteration(choices, 0, t) for t in range(200)]
+    assert seq == [topk_for_iteration(choices, 0, t) for t in range(200)]
+    assert set(seq) == set(choices)
+    assert seq != [topk_for_iteration(choices, 1, t) for t in range(200)]
+    assert topk_for_iteration(None, 0, 5) is None
+
+
+def test_learning_rate_halves_at_the_milestones():
+    cfg = load_config("denoise_color_s25")["train"]
+    assert learning_rate(cfg, 0) == 2e-4
+    assert learning_rate(cfg, 499_999) == 2e-4
+    assert learning_rate(cfg, 500_000) == 1e-4
+    assert learning_rate(cfg, 950_000) == pytest.approx(2e-4 / 16)
+
+
+def test_config_errors_are_one_line():
+    with pytest.raises(ConfigError, match="unknown config key 'train.iteratons'"):
+        load_config("tiny_denoise", ["train.iteratons=5"])
+    with pytest.raises(ConfigError, match="no shipped config of that name"):
+        load_config("no_such_config")
+    with pytest.raises(ConfigError, match="data.train.root is not set"):
+        from semanir.training.data_setup import build_datasets
+
+        build_datasets(load_config("tiny_denoise"))
+
+
+def test_every_shipped_config_loads():
+    from semanir.config import shipped_configs
+
+    names = shipped_configs()
+    assert {"denoise_color_blind", "jpeg_gray_q10", "sr_b_x3", "demosaic", "deblur_gopro", "weather_allweather"} <= set(names)
+    for name in names:
+        cfg = load_config(name)
+        assert cfg["model"]["name"] and cfg["task"]
+
+
+def test_validation_and_logs(tmp_path):
+    cfg = _tiny_cfg(tmp_path, "train.iterations=4", "train.val_every=2", "train.log_every=2")
+    cfg["data"]["val"].update(root=cfg["data"]["train"]["root"], limit=2)
+    Trainer(cfg, progress=False).fit()
+    run = tmp_path / "run"
+    with open(run / "val_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["iteration"] for r in rows] == ["2", "4"] and all(float(r["psnr"]) > 10 for r in rows)
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+    assert (run / "config.yaml").is_file() and (run / "weights" / "final.safetensors").is_file()

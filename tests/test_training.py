@@ -172,6 +172,6 @@ def test_validation_and_logs(tmp_path):
     run = tmp_path / "run"
     with open(run / "val_log.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [r["iteration"] for r in rows] == ["2", "4"] and all(float(r["psnr"]) > 10 for r in rows)
+    assert [r["iteration"] for r in rows] == ["2", "4"] and all(0 < float(r["psnr"]) < 100 for r in rows)
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     assert (run / "config.yaml").is_file() and (run / "weights" / "final.safetensors").is_file()

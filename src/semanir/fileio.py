@@ -18,6 +18,8 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(tmp, _existing_mode(path) or _default_mode())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -30,3 +32,16 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
             pass
         raise
     return path
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _existing_mode(path: Path) -> int | None:
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return None

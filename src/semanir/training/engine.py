@@ -76,6 +76,10 @@ class EMA:
             e.lerp_(p.detach(), 1.0 - self.decay)
 
 
+def _architecture(model_cfg: dict) -> dict:
+    return {k: v for k, v in model_cfg.items() if k != "attn_impl"}
+
+
 def _model_kwargs(config: dict) -> dict:
     return {k: v for k, v in config.items() if k != "arch"}
 
@@ -153,8 +157,10 @@ class Trainer:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:  # noqa: BLE001 - any unreadable checkpoint is reported the same way
             raise TrainingError(f"cannot read checkpoint {path}: {str(err).splitlines()[0]}") from None
-        if state.get("config", {}).get("model") != self.cfg["model"]:
-            raise TrainingError(f"{path} was trained with model {state.get('config', {}).get('model')}, not {self.cfg['model']}")
+        # The attention implementation may change between runs: every one computes the same function.
+        saved, wanted = (_architecture(c) for c in (state.get("config", {}).get("model", {}), self.cfg["model"]))
+        if saved != wanted:
+            raise TrainingError(f"{path} was trained with model {saved}, not {wanted}")
         try:
             load_state_dict_checked(self.model, state["model"], str(path))
         except WeightsError as err:

@@ -1,0 +1,18 @@
+"""Regenerate the example inputs shipped in this folder (needs scikit-image).
+
+astronaut_noisy.png: the centre 256x256 of scikit-image's "astronaut" (NASA, public domain)
+with AWGN sigma 25 on the 0-255 scale (seed 0), rounded to 8 bits.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from skimage import data
+
+from semanir.data.degradations import add_gaussian_noise
+from semanir.data.io import write_image
+
+here = Path(__file__).parent
+clean = data.astronaut()[128:384, 128:384].astype(np.float32) / 255
+write_image(here / "astronaut_clean.png", clean)
+write_image(here / "astronaut_noisy.png", np.clip(add_gaussian_noise(clean, 25, 0), 0, 1))

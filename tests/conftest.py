@@ -1,5 +1,13 @@
+import os
+
 import pytest
 import torch
+
+# Triton picks interpreter or compiler when a kernel is *defined*, i.e. when semanir's kernel module
+# is first imported; set it before anything can import it. Without CUDA the interpreter is the only
+# way Triton runs at all, so nothing else is affected.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 import semanir
 

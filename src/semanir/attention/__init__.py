@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+from functools import lru_cache, partial
 from typing import Callable
 
 import torch
 
 from .dictionary import build_key_semantic_dictionary, clip_topk
+from .fused import BACKENDS, backend_error, fused_attention, triton_interpreting
 from .position import relative_coords_table, table_size
 from .reference import dense_attention, gather_attention, mask_attention
 
@@ -15,31 +18,88 @@ AttentionFn = Callable[..., torch.Tensor]
 _IMPLEMENTATIONS: dict[str, AttentionFn] = {
     "mask": mask_attention,
     "gather": gather_attention,
+    "triton": partial(fused_attention, "triton"),
+    "cpu": partial(fused_attention, "cpu"),
 }
+AUTO = "auto"
 
-# Names promised to the fused kernels; asking for one before it exists is an error, never a
-# silent fallback that would misreport what ran.
-_RESERVED = {
-    "triton": "the fused Triton kernel is not available in this build",
-    "auto": "automatic selection needs the fused kernels, which are not available in this build",
-}
+_last_implementation: str | None = None
+
+
+class ImplementationUnavailable(RuntimeError):
+    """An implementation that exists but cannot run here (missing package, wrong device)."""
 
 
 def available_implementations() -> list[str]:
-    return sorted(_IMPLEMENTATIONS)
+    """Every valid ``attn_impl`` name (whether it can run here is ``resolve_implementation``'s call)."""
+    return sorted([*_IMPLEMENTATIONS, AUTO])
 
 
 def check_implementation(name: str) -> str:
-    """Validate an implementation name early (at model construction)."""
-    if name in _IMPLEMENTATIONS:
-        return name
-    if name in _RESERVED:
-        raise NotImplementedError(f"attn_impl={name!r}: {_RESERVED[name]}; use one of {available_implementations()}")
-    raise ValueError(f"unknown attn_impl {name!r}; choose from {available_implementations()}")
+    """Validate an implementation name early (at model construction).
+
+    Unknown names raise ValueError; ``triton``/``cpu`` without their package raise
+    ImplementationUnavailable, never a silent fallback that would misreport what ran.
+    """
+    if name not in _IMPLEMENTATIONS and name != AUTO:
+        raise ValueError(f"unknown attn_impl {name!r}; choose from {available_implementations()}")
+    if name in BACKENDS and backend_error(name):
+        raise ImplementationUnavailable(f"attn_impl={name!r} is not available: {backend_error(name)}")
+    return name
+
+
+@lru_cache(maxsize=None)
+def _triton_works(device: torch.device) -> bool:
+    """One tiny forward against ``gather`` on ``device``: importable is not the same as working."""
+    if backend_error("triton"):
+        return False
+    g = torch.Generator(device="cpu").manual_seed(0)
+    q, k, v = (torch.randn(1, 2, 16, 8, generator=g).to(device) for _ in range(3))
+    bias = torch.randn(2, table_size((4, 4)), generator=g).to(device)
+    index = build_key_semantic_dictionary(torch.randn(1, 16, 4, generator=g).to(device), 5)
+    try:
+        out = fused_attention("triton", q, k, v, index, bias, (4, 4))
+        ok = bool((out - gather_attention(q, k, v, index, bias, (4, 4))).abs().max() < 1e-3)
+    except Exception as err:  # a broken driver/compiler must not take the model down
+        warnings.warn(f"attn_impl='auto': the Triton kernel failed on {device} ({err}); using 'mask'")
+        return False
+    if not ok:
+        warnings.warn(f"attn_impl='auto': the Triton kernel disagrees with 'gather' on {device}; using 'mask'")
+    return ok
+
+
+def resolve_implementation(impl: str, device: torch.device | str) -> str:
+    """The implementation that ``impl`` runs on tensors of ``device``.
+
+    ``auto``: CUDA -> ``triton`` when importable and working, else ``mask``; CPU -> ``cpu`` (the
+    numba fast path) when numba is installed, else ``mask``; other devices -> ``mask``.
+    An explicit name that cannot run on ``device`` raises ImplementationUnavailable.
+    """
+    device = torch.device(device)
+    check_implementation(impl)
+    if impl == AUTO:
+        if device.type == "cuda":
+            return "triton" if _triton_works(device) else "mask"
+        if device.type == "cpu" and not backend_error("cpu"):
+            return "cpu"
+        return "mask"
+    if impl == "triton" and device.type != "cuda" and not triton_interpreting():
+        raise ImplementationUnavailable(
+            f"attn_impl='triton' runs on CUDA tensors (or on CPU under TRITON_INTERPRET=1), got {device.type}"
+        )
+    if impl == "cpu" and device.type != "cpu":
+        raise ImplementationUnavailable(f"attn_impl='cpu' runs on CPU tensors, got {device.type}")
+    return impl
+
+
+def last_implementation() -> str | None:
+    """The implementation the most recent ``key_semantic_attention`` call actually ran."""
+    return _last_implementation
 
 
 def key_semantic_attention(q, k, v, index, bias_table, window, impl: str = "gather") -> torch.Tensor:
     """Attention of every query over its K dictionary keys (see ``reference`` for the layout)."""
+    global _last_implementation
     if q.dim() != 4 or q.shape != k.shape or k.shape != v.shape:
         raise ValueError(f"q, k, v must share a (B, H, N, D) shape, got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
     b, h, n, _ = q.shape
@@ -49,10 +109,13 @@ def key_semantic_attention(q, k, v, index, bias_table, window, impl: str = "gath
         raise ValueError(f"window {tuple(window)} holds {window[0] * window[1]} tokens, not N={n}")
     if bias_table.shape != (h, table_size(window)):
         raise ValueError(f"bias_table must be (H={h}, T={table_size(window)}), got {tuple(bias_table.shape)}")
-    return _IMPLEMENTATIONS[check_implementation(impl)](q, k, v, index, bias_table, window)
+    name = resolve_implementation(impl, q.device)
+    _last_implementation = name
+    return _IMPLEMENTATIONS[name](q, k, v, index, bias_table, window)
 
 
 __all__ = [
+    "ImplementationUnavailable",
     "available_implementations",
     "build_key_semantic_dictionary",
     "check_implementation",
@@ -60,7 +123,9 @@ __all__ = [
     "dense_attention",
     "gather_attention",
     "key_semantic_attention",
+    "last_implementation",
     "mask_attention",
     "relative_coords_table",
+    "resolve_implementation",
     "table_size",
 ]

@@ -53,7 +53,7 @@ class SemanIRColumnar(SemanIRBase):
         mlp_ratio: float = 2.0,
         upsampler_dim: int = 64,
         img_range: float = 1.0,
-        attn_impl: str = "mask",
+        attn_impl: str = "auto",
         topk: int = 512,
         topk_choices: Sequence[int] | None = PAPER_TOPK_CHOICES,
         topk_seed: int = 0,

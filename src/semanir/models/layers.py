@@ -86,7 +86,7 @@ class ContinuousPositionBias(nn.Module):
 class KeySemanticAttention(nn.Module):
     """Multi-head cosine attention restricted to the stage's key-semantic dictionary."""
 
-    def __init__(self, dim: int, num_heads: int, nominal_window: int, attn_impl: str = "mask"):
+    def __init__(self, dim: int, num_heads: int, nominal_window: int, attn_impl: str = "auto"):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
@@ -152,7 +152,7 @@ FFN_TYPES = {"mlp": Mlp, "gdfn": GatedDconvFFN}
 class SemanIRLayer(nn.Module):
     """One transformer layer with GRL's post-norm residuals: x + norm(attn(x)), x + norm(ffn(x))."""
 
-    def __init__(self, dim, num_heads, nominal_window, mlp_ratio=2.0, ffn="mlp", attn_impl="mask"):
+    def __init__(self, dim, num_heads, nominal_window, mlp_ratio=2.0, ffn="mlp", attn_impl="auto"):
         super().__init__()
         if ffn not in FFN_TYPES:
             raise ValueError(f"unknown ffn {ffn!r}; choose from {sorted(FFN_TYPES)}")
@@ -182,7 +182,7 @@ class SemanIRStage(nn.Module):
         window_size: int,
         mlp_ratio: float = 2.0,
         ffn: str = "mlp",
-        attn_impl: str = "mask",
+        attn_impl: str = "auto",
         include_self: bool = False,
         shift: bool = False,
     ):

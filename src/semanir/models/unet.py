@@ -58,7 +58,7 @@ class SemanIRUNet(SemanIRBase):
         ffn: str = "mlp",
         sampling: str = "pixelshuffle",
         skip: str = "concat",
-        attn_impl: str = "mask",
+        attn_impl: str = "auto",
         topk: int = 512,
         topk_choices: Sequence[int] | None = PAPER_TOPK_CHOICES,
         topk_seed: int = 0,

@@ -1,0 +1,163 @@
+"""The fused implementations (Triton kernels, numba CPU path) against ``gather``, in output and in
+the gradients of q, k, v and the bias table; ``auto`` resolution; the FLOP formulas.
+
+Without CUDA the Triton kernels run under TRITON_INTERPRET=1 (set in conftest) on CPU tensors."""
+
+import importlib.util
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from semanir import attention
+from semanir.attention import (
+    ImplementationUnavailable,
+    build_key_semantic_dictionary,
+    key_semantic_attention,
+    last_implementation,
+    resolve_implementation,
+    table_size,
+)
+from tests.conftest import tiny_model
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+needs_triton = pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="triton is not installed")
+needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba is not installed")
+
+# (windows, heads, window, head dim, k): head dims 30 and 8..16 (30 is the paper's, not a power of
+# two), N = 35/20/36 not a multiple of the 16-query block, k below, across and equal to N-1 and
+# never a power of two, several windows in a batch.
+SHAPES = [(3, 2, (5, 7), 30, 6), (2, 3, (4, 5), 12, 19), (2, 2, (6, 6), 16, 35)]
+
+
+def _case(b, h, window, d, k, dtype=torch.float32, device="cpu", seed=0):
+    g = torch.Generator().manual_seed(seed)
+    n = window[0] * window[1]
+    q, kk, v = (torch.randn(b, h, n, d, generator=g).to(device, dtype) for _ in range(3))
+    bias = torch.randn(h, table_size(window), generator=g).to(device, dtype)
+    index = build_key_semantic_dictionary(torch.randn(b, n, 16, generator=g).to(device), k)
+    return q, kk, v, index, bias
+
+
+def _run(impl, q, k, v, index, bias, window):
+    leaves = [t.detach().clone().requires_grad_(True) for t in (q, k, v, bias)]
+    out = key_semantic_attention(leaves[0], leaves[1], leaves[2], index, leaves[3], window, impl)
+    weight = torch.linspace(-1, 1, out.numel(), device=out.device).view_as(out)
+    (out.float() * weight).sum().backward()
+    return out.detach(), [t.grad for t in leaves]
+
+
+def _assert_matches_gather(impl, shape, device):
+    q, k, v, index, bias = _case(*shape, device=device)
+    window = shape[2]
+    out, grads = _run(impl, q, k, v, index, bias, window)
+    assert last_implementation() == impl
+    ref, ref_grads = _run("gather", q, k, v, index, bias, window)
+    assert out.shape == ref.shape and out.dtype == ref.dtype
+    assert (out - ref).abs().max() < 1e-4
+    for got, want, name in zip(grads, ref_grads, ("q", "k", "v", "bias_table")):
+        assert (got - want).abs().max() < 1e-4, name
+
+
+@needs_triton
+@pytest.mark.parametrize("shape", SHAPES)
+def test_triton_matches_gather_in_output_and_gradients(shape):
+    _assert_matches_gather("triton", shape, DEVICE)
+
+
+@needs_triton
+@pytest.mark.parametrize("dtype,tol", [(torch.float16, 5e-3), (torch.bfloat16, 4e-2)])
+def test_triton_half_precision_forward(dtype, tol):
+    q, k, v, index, bias = _case(*SHAPES[0], dtype=dtype, device=DEVICE)
+    out = key_semantic_attention(q, k, v, index, bias, SHAPES[0][2], "triton")
+    assert out.dtype == dtype
+    # Reference in fp32 on the same rounded inputs: only the kernel's own rounding differs.
+    ref = key_semantic_attention(q.float(), k.float(), v.float(), index, bias.float(), SHAPES[0][2], "gather")
+    assert (out.float() - ref).abs().max() < tol
+
+
+@needs_numba
+@pytest.mark.parametrize("shape", SHAPES)
+def test_cpu_path_matches_gather_in_output_and_gradients(shape):
+    _assert_matches_gather("cpu", shape, "cpu")
+
+
+@needs_numba
+def test_cpu_path_accepts_half_inputs_and_returns_their_dtype():
+    q, k, v, index, bias = _case(*SHAPES[1], dtype=torch.bfloat16)
+    out = key_semantic_attention(q, k, v, index, bias, SHAPES[1][2], "cpu")
+    ref = key_semantic_attention(q.float(), k.float(), v.float(), index, bias.float(), SHAPES[1][2], "gather")
+    assert out.dtype == torch.bfloat16 and (out.float() - ref).abs().max() < 2e-2
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["semanir_s_sr_x2", "semanir_unet_color"])
+def test_tiny_model_with_the_cpu_path_equals_mask(name):
+    x = torch.rand(2, 3, 19, 26)
+    results = []
+    for impl in ("cpu", "mask"):
+        model = tiny_model(name, attn_impl=impl).train()
+        out = model(x, topk=7)
+        out.square().mean().backward()
+        assert last_implementation() == impl
+        results.append((out.detach(), [p.grad for p in model.parameters()]))
+    (out_c, grads_c), (out_m, grads_m) = results
+    assert (out_c - out_m).abs().max() < 1e-4
+    assert max((a - b).abs().max() for a, b in zip(grads_c, grads_m)) < 1e-4
+
+
+def test_auto_resolves_per_device(monkeypatch):
+    expected_cpu = "cpu" if importlib.util.find_spec("numba") else "mask"
+    assert resolve_implementation("auto", "cpu") == expected_cpu
+    assert resolve_implementation("auto", "meta") == "mask"
+    monkeypatch.setattr(attention, "backend_error", lambda backend: f"{backend} is missing")
+    attention._triton_works.cache_clear()
+    assert resolve_implementation("auto", "cpu") == "mask"
+    assert resolve_implementation("auto", "cuda") == "mask"
+    attention._triton_works.cache_clear()
+
+
+def test_auto_is_the_model_default_and_reports_what_ran():
+    model = tiny_model("semanir_s_sr_x2").eval()
+    assert model.iter_stages()[0].layers[0].attn.attn_impl == "auto"
+    with torch.no_grad():
+        model(torch.rand(1, 3, 9, 9))
+    assert last_implementation() == resolve_implementation("auto", "cpu")
+
+
+def test_explicit_implementations_never_fall_back(monkeypatch):
+    with pytest.raises(ImplementationUnavailable, match="runs on CPU tensors"):
+        resolve_implementation("cpu", "cuda")
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    with pytest.raises(ImplementationUnavailable, match="runs on CUDA tensors"):
+        resolve_implementation("triton", "cpu")
+    monkeypatch.setattr(attention, "backend_error", lambda backend: "its kernels need the 'numba' package")
+    with pytest.raises(ImplementationUnavailable, match="attn_impl='cpu' is not available: .*numba"):
+        tiny_model("semanir_s_sr_x2", attn_impl="cpu")
+    with pytest.raises(ValueError, match="unknown attn_impl"):
+        resolve_implementation("fast", "cpu")
+
+
+@needs_numba
+def test_flop_counter_counts_the_custom_op():
+    b, h, window, d, k = SHAPES[0]
+    n = window[0] * window[1]
+    q, kk, v, index, bias = _case(*SHAPES[0])
+    q.requires_grad_(True)
+    with FlopCounterMode(display=False) as counter:
+        key_semantic_attention(q, kk, v, index, bias, window, "cpu").sum().backward()
+    counts = {str(op): c for op, c in counter.get_flop_counts()["Global"].items()}
+    assert counts["semanir.ksa_cpu"] == 2 * (2 * b * h * n * k * d)
+    assert counts["semanir.ksa_cpu_backward"] == 5 * (2 * b * h * n * k * d)
+    # The same count as gather's einsums, which do exactly these multiply-adds.
+    with FlopCounterMode(display=False) as gather_counter:
+        key_semantic_attention(q, kk, v, index, bias, window, "gather")
+    assert gather_counter.get_total_flops() == counts["semanir.ksa_cpu"]
+
+
+@needs_triton
+def test_triton_op_has_a_flop_formula():
+    from torch.utils.flop_counter import flop_registry
+
+    assert torch.ops.semanir.ksa_triton in flop_registry
+    assert torch.ops.semanir.ksa_triton_backward in flop_registry

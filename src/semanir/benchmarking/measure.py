@@ -13,6 +13,7 @@ Memory, the peak *extra* bytes a call needs on top of what was allocated before 
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import statistics
 import time
@@ -35,7 +36,12 @@ def _pin_glibc_mmap_threshold() -> bool:
         return False
 
 
-_RSS_MEASURABLE = _CLEAR_REFS.exists() and _pin_glibc_mmap_threshold()
+@functools.lru_cache(maxsize=None)
+def _rss_measurable() -> bool:
+    # Pinned on the first measurement, not at import: the CLI parser imports this module for every
+    # command, and a 128 KiB threshold makes each large tensor an mmap + page faults + munmap
+    # (training ran 3x slower with it).
+    return _CLEAR_REFS.exists() and _pin_glibc_mmap_threshold()
 
 
 def _kib(path: Path, field: str) -> int:
@@ -73,7 +79,7 @@ def peak_memory_bytes(fn: Callable[[], object], device: torch.device) -> int | N
         peak = torch.cuda.max_memory_allocated(device) - before
         del result
         return peak
-    if device.type != "cpu" or not _RSS_MEASURABLE:
+    if device.type != "cpu" or not _rss_measurable():
         return None
     before = _kib(_STATUS, "VmRSS")
     _CLEAR_REFS.write_text("5")  # resets VmHWM to the current RSS

@@ -61,7 +61,12 @@ def profile(
     device: torch.device,
     repeats: int,
     warmup: int = 1,
+    measure_memory: bool = True,
 ) -> ModelFigures:
+    """Parameters, MACs, latency and (unless ``measure_memory`` is False) peak memory.
+
+    Time every model before measuring any memory: see ``run`` in attention.py.
+    """
     model = model.eval().to(device)
     params = sum(p.numel() for p in model.parameters())
     macs = count_macs(model, in_chans, mac_size, device)
@@ -73,7 +78,11 @@ def profile(
 
     seconds = median_seconds(forward, device, repeats=repeats, warmup=warmup)
     ran = last_implementation() if isinstance(model, SemanIRBase) else None
-    peak = peak_memory_bytes(forward, device)
+    peak = peak_memory_bytes(forward, device) if measure_memory else None
     return ModelFigures(
         name, params, macs / 1e9, mac_size, seconds * 1e3, latency_size, None if peak is None else peak / 2**20, ran
     )
+
+
+def input_for(figures: ModelFigures, in_chans: int, device: torch.device) -> torch.Tensor:
+    return torch.rand(1, in_chans, *figures.latency_size, device=device)

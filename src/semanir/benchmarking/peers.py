@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from .. import create_model
-from .model import ModelFigures, paper_size, profile
+from .measure import peak_memory_bytes
+from .model import ModelFigures, input_for, paper_size, profile
 from .torchvision_standin import install as install_torchvision_standin
 
 
@@ -69,14 +70,23 @@ def check_extra() -> None:
 def run(device: torch.device, repeats: int, sizes: dict[str, tuple[int, int]] | None = None) -> list[tuple[Peer, ModelFigures]]:
     """Profile every peer; MACs at the paper's input size, latency at ``sizes[task]`` (default: the same)."""
     check_extra()
-    results = []
-    for peer in PEERS:
+    results, models = [], []
+    for peer in PEERS:  # every timing first (see attention.run), memory afterwards
         torch.manual_seed(0)
         model = peer.build()
         size = paper_size(peer.task)
         latency_size = (sizes or {}).get(peer.task, size)
-        results.append((peer, profile(peer.name, model, 3, size, latency_size, device, repeats)))
-        del model
+        results.append((peer, profile(peer.name, model, 3, size, latency_size, device, repeats, measure_memory=False)))
+        models.append(model)
+    for (peer, figures), model in zip(results, models):
+        x = input_for(figures, 3, device)
+
+        def forward(model=model, x=x):
+            with torch.no_grad():
+                return model(x)
+
+        peak = peak_memory_bytes(forward, device)
+        figures.peak_mb = None if peak is None else peak / 2**20
     return results
 
 

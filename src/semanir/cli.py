@@ -57,17 +57,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _load_model(args: argparse.Namespace, task: str | None):
-    """(model, metadata) from --weights, or the shipped preset of the task."""
+    """(model, metadata) from --weights, or the weights shipped for the task."""
     from .pretrained import DEFAULT_PRESET, preset_path
     from .weights import model_from_weights
 
     overrides = {}
     if getattr(args, "impl", None):
         overrides["attn_impl"] = args.impl
-    weights = args.weights
-    if weights is None:
-        preset = args.preset or task or DEFAULT_PRESET
-        weights = preset_path(preset)
+    weights = args.weights or preset_path(task or DEFAULT_PRESET)
     model, meta = model_from_weights(weights, args.model, **overrides)
     if args.k is not None:
         model.set_topk(args.k)
@@ -167,7 +164,6 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="registered model name (default: the one the weights file names)")
     p.add_argument("--weights", help="weights file (.safetensors, or .pth read with weights_only)")
-    p.add_argument("--preset", help="shipped weights by name (default: the task's)")
     p.add_argument("--k", type=int, help="top-k at inference (default: the model's, 512)")
     p.add_argument("--impl", help="attention implementation (mask, gather, ...)")
     p.add_argument("--tile", type=int, help="tile size in input pixels (default: automatic; 0 disables tiling)")

@@ -181,12 +181,13 @@ def test_bad_inputs_end_in_one_line_and_exit_2(tmp_path, capsys, weights, case, 
     assert not (tmp_path / "PWNED").exists()
 
 
-def test_restore_without_weights_uses_a_shipped_preset_or_says_none_exists(tmp_path, capsys):
-    from semanir.pretrained import list_presets
-
+def test_restore_without_weights_uses_the_shipped_denoiser(tmp_path):
     src = _write(tmp_path / "in.png", np.random.default_rng(6).random((16, 16, 3)))
-    code = main(["restore", str(src), "-o", str(tmp_path / "out")])
-    if list_presets():
-        assert code == 0 and (tmp_path / "out" / "in.png").is_file()
-    else:
-        assert code == 2 and "no shipped weights" in _one_error_line(capsys)
+    assert main(["restore", str(src), "-o", str(tmp_path / "out")]) == 0
+    assert read_image(tmp_path / "out" / "in.png").pixels.shape == (16, 16, 3)
+
+
+def test_restore_with_a_task_that_ships_no_weights_says_so(tmp_path, capsys):
+    src = _write(tmp_path / "in.png", np.random.default_rng(6).random((16, 16, 3)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "deblur"]) == 2
+    assert "no shipped weights for 'deblur'" in _one_error_line(capsys)

@@ -337,7 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", help="restore image files (default: the shipped blind color denoiser)")
     p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--task", help="use the shipped weights of a task (denoise, jpeg, sr, demosaic)")
+    from .pretrained import list_presets
+
+    shipped = ", ".join(list_presets()) or "none"
+    p.add_argument("--task", help=f"use the weights shipped for a task (shipped: {shipped})")
     p.add_argument("--format", default="png", choices=("png", "tif"), help="output format (keeps 16 bits)")
     p.add_argument("--bayer-pattern", default="RGGB", help="CFA layout of 1-channel demosaicking inputs")
     _add_model_options(p)

@@ -1,0 +1,65 @@
+"""Copy a training run's final weights into the package as a preset (fp16 storage).
+
+    python scripts/ship_weights.py runs/shipped_denoise_color denoise --hardware "2-core AMD EPYC CPU"
+
+Reads ``<run>/weights/final.safetensors`` (written by ``semanir train``), keeps its metadata
+(model, config, task, training summary), adds where and how long it trained (from the run's
+``train_log.csv``), and writes ``src/semanir/pretrained/<preset>.safetensors`` atomically.
+fp16 halves the file; the model is rebuilt in fp32 when loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+from semanir.weights import model_from_weights, save_weights
+
+PRETRAINED = Path(__file__).resolve().parents[1] / "src" / "semanir" / "pretrained"
+MAX_BYTES = 30 * 2**20
+
+
+def training_seconds(run: Path) -> float | None:
+    """Wall time from the log's iteration rates: sum of (iterations between rows / rate)."""
+    log = run / "train_log.csv"
+    if not log.is_file():
+        return None
+    total, prev = 0.0, 0
+    with open(log, newline="") as f:
+        for row in csv.DictReader(f):
+            it, rate = int(row["iteration"]), float(row["iterations_per_s"])
+            if rate > 0:
+                total += (it - prev) / rate
+            prev = it
+    return total
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", type=Path, help="the run folder (holds weights/final.safetensors)")
+    ap.add_argument("preset", help="preset name = the task it serves, e.g. denoise")
+    ap.add_argument("--hardware", required=True, help="what it trained on, for the model card")
+    ap.add_argument("--data", default="76 shared training photos less 4 held out (scripts/prepare_training_data.py)")
+    args = ap.parse_args(argv)
+    source = args.run / "weights" / "final.safetensors"
+    model, meta = model_from_weights(source)
+    if meta.get("task") != args.preset:
+        raise SystemExit(f"{source} was trained for task {meta.get('task')!r}, not {args.preset!r}")
+    training = dict(meta["training"])
+    training.update(hardware=args.hardware, data=args.data)
+    seconds = training_seconds(args.run)
+    if seconds is not None:
+        training["wall_hours"] = round(seconds / 3600, 2)
+    extra = {k: v for k, v in meta.items() if k not in ("semanir_format", "model_name", "model_config", "training")}
+    path = save_weights(model, PRETRAINED / f"{args.preset}.safetensors", half=True, training=training, **extra)
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        path.unlink()
+        raise SystemExit(f"{path}: {size / 2**20:.1f} MiB is over the {MAX_BYTES // 2**20} MiB limit; not shipped")
+    print(f"{path}: {size / 2**20:.1f} MiB, {training['iterations']} iterations, {training}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Quality of the shipped weights against the degraded input and classic baselines, in one run.
 
-    python benchmarks/quality.py --data ../shared/data/benchmarks [--tasks denoise,jpeg] [--limit N]
+    python benchmarks/quality.py --data ../shared/data/benchmarks [--tasks denoise,jpeg] [--sets CBSD68] [--levels 25] [--limit N]
 
 For every shipped preset, on the benchmark sets of its task (App. A.5 protocols, via
 ``semanir.evaluation``), prints PSNR / SSIM of: the degraded input itself; the classic method
@@ -102,6 +102,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", required=True, help="folder holding the benchmark sets")
     ap.add_argument("--tasks", default="denoise,jpeg,sr,demosaic")
     ap.add_argument("--limit", type=int, help="first N images of each set")
+    ap.add_argument("--sets", help="only these sets, comma-separated (default: all of the task's)")
+    ap.add_argument("--levels", help="only these levels, comma-separated (e.g. 25)")
     ap.add_argument("--no-bm3d", action="store_true", help="skip CBM3D (slow: ~10 s per image)")
     ap.add_argument("--bm3d-levels", default="25", help="noise levels at which to run CBM3D (default 25)")
     ap.add_argument("--json", help="write all results to this file")
@@ -110,6 +112,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     wanted = set(args.tasks.split(","))
     bm3d_levels = {int(v) for v in args.bm3d_levels.split(",")}
+    only_sets = set(args.sets.split(",")) if args.sets else None
+    only_levels = {int(v) for v in args.levels.split(",")} if args.levels else None
     results = []
     for preset in list_presets():
         model, meta = model_from_weights(preset_path(preset))
@@ -123,6 +127,9 @@ def main(argv=None) -> int:
         ours = model_restorer(model, torch.device("cpu"))
         print("\n| set | level | method | PSNR | SSIM | seconds |\n|---|---|---|---|---|---|")
         for set_name, levels in SETS[(task, channels)]:
+            if only_sets and set_name not in only_sets:
+                continue
+            levels = [lv for lv in levels if not only_levels or lv in only_levels]
             try:
                 images = get_benchmark(set_name).images(args.data)
             except ImageError as err:

@@ -3,6 +3,7 @@ in sync, NaN and full-disk failures stop cleanly with the last checkpoint intact
 
 import csv
 import errno
+import os
 import signal
 import subprocess
 import sys
@@ -69,6 +70,25 @@ def test_loss_falls_and_a_killed_run_resumes_to_identical_weights(tmp_path):
     ckpt = torch.load(tmp_path / "killed" / "checkpoints" / "last.pt", weights_only=True)
     assert ckpt["iteration"] == ITERATIONS
     assert _logged_iterations(tmp_path / "killed") == ITERATIONS
+
+
+def test_sigterm_to_the_process_group_saves_a_checkpoint_at_the_current_iteration(tmp_path):
+    # With data workers, as real runs use: the signal reaches them too (Ctrl-C, pkill -f, a scheduler).
+    data = make_images(tmp_path / "images")
+    args = _train_args(data, tmp_path / "run")
+    args[args.index("train.checkpoint_every=10")] = "train.checkpoint_every=1000"
+    args.insert(args.index("--no-progress"), "data.train.workers=1")
+    proc = run_cli(args, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 300
+    while _logged_iterations(tmp_path / "run") < 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2, out
+    assert "stopped by signal 15" in out and "checkpoint saved" in out and "Traceback" not in out
+    ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
+    assert 3 <= ckpt["iteration"] < ITERATIONS  # no checkpoint interval was reached: the signal saved it
 
 
 def test_two_gloo_processes_train_in_sync(tmp_path):

@@ -226,6 +226,7 @@ class Trainer:
         workers = int(d["workers"])
         return DataLoader(
             self.train_set, batch_size=per_rank, sampler=sampler, num_workers=workers,
+            worker_init_fn=_leave_stop_signals_to_the_trainer,
             pin_memory=self.dist.device.type == "cuda", persistent_workers=workers > 0,
             prefetch_factor=2 if workers > 0 else None,
         )  # fmt: skip
@@ -398,6 +399,14 @@ class _ResumableCsv:
     def write(self, row):
         with open(self.path, "a", newline="") as f:
             csv.writer(f).writerow(row)
+
+
+def _leave_stop_signals_to_the_trainer(worker_id: int) -> None:
+    # A SIGTERM/SIGINT sent to the whole process group (Ctrl-C, pkill, a cluster's scheduler)
+    # would otherwise kill the data workers first and the loader would fail before the trainer
+    # could save its checkpoint; the trainer stops them itself once it has saved.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _progress(start: int, total: int, enabled: bool):

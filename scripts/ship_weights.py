@@ -41,6 +41,8 @@ def main(argv=None) -> int:
     ap.add_argument("preset", help="preset name = the task it serves, e.g. denoise")
     ap.add_argument("--hardware", required=True, help="what it trained on, for the model card")
     ap.add_argument("--data", default="76 shared training photos less 4 held out (scripts/prepare_training_data.py)")
+    ap.add_argument("--history", help="how the run was trained when it took several configs, e.g. "
+                    "'shipped_denoise_color 0-3000; shipped_denoise_color_continued 3000-5400'")
     args = ap.parse_args(argv)
     source = args.run / "weights" / "final.safetensors"
     model, meta = model_from_weights(source)
@@ -48,6 +50,8 @@ def main(argv=None) -> int:
         raise SystemExit(f"{source} was trained for task {meta.get('task')!r}, not {args.preset!r}")
     training = dict(meta["training"])
     training.update(hardware=args.hardware, data=args.data)
+    if args.history:
+        training["history"] = args.history
     seconds = training_seconds(args.run)
     if seconds is not None:
         training["wall_hours"] = round(seconds / 3600, 2)

@@ -23,7 +23,7 @@ ITERATIONS = 60
 def _train_args(data, out, *extra):
     return [
         "train", "tiny_denoise", f"data.train.root={data}", f"output_dir={out}", f"train.iterations={ITERATIONS}",
-        "train.checkpoint_every=10", "train.log_every=1", "train.val_every=1000", "--no-progress", *extra,
+        "train.checkpoint_every=10", "train.log_every=1", "train.val_every=1000", *extra, "--no-progress",
     ]  # fmt: skip
 
 
@@ -75,9 +75,7 @@ def test_loss_falls_and_a_killed_run_resumes_to_identical_weights(tmp_path):
 def test_sigterm_to_the_process_group_saves_a_checkpoint_at_the_current_iteration(tmp_path):
     # With data workers, as real runs use: the signal reaches them too (Ctrl-C, pkill -f, a scheduler).
     data = make_images(tmp_path / "images")
-    args = _train_args(data, tmp_path / "run")
-    args[args.index("train.checkpoint_every=10")] = "train.checkpoint_every=1000"
-    args.insert(args.index("--no-progress"), "data.train.workers=1")
+    args = _train_args(data, tmp_path / "run", "train.checkpoint_every=1000", "data.train.workers=1")
     proc = run_cli(args, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 300
     while _logged_iterations(tmp_path / "run") < 3 and time.time() < deadline and proc.poll() is None:

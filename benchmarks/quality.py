@@ -108,6 +108,7 @@ def main(argv=None) -> int:
     ap.add_argument("--bm3d-levels", default="25", help="noise levels at which to run CBM3D (default 25)")
     ap.add_argument("--json", help="write all results to this file")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--self-ensemble", action="store_true", help="add a row for the x8 self-ensemble (8x the time)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     wanted = set(args.tasks.split(","))
@@ -125,6 +126,7 @@ def main(argv=None) -> int:
         print(f"\n## preset {preset}: {meta['model_name']}, {params / 1e6:.2f}M parameters, k={model.topk}, "
               f"{training.get('iterations', '?')} iterations")  # fmt: skip
         ours = model_restorer(model, torch.device("cpu"))
+        ours_x8 = model_restorer(model, torch.device("cpu"), self_ensemble=True)
         print("\n| set | level | method | PSNR | SSIM | seconds |\n|---|---|---|---|---|---|")
         for set_name, levels in SETS[(task, channels)]:
             if only_sets and set_name not in only_sets:
@@ -142,6 +144,8 @@ def main(argv=None) -> int:
                 for name, fn in classic_methods(task, level, not args.no_bm3d and level in bm3d_levels).items():
                     methods[name] = (fn, True)
                 methods[f"ours ({preset})"] = (ours, True)
+                if args.self_ensemble and task != "demosaic":
+                    methods[f"ours ({preset}), x8 self-ensemble"] = (ours_x8, True)
                 for name, (fn, quantized) in methods.items():
                     start = time.perf_counter()
                     res = evaluate(fn, dataset, protocol, args.limit, quantize_output=quantized)

@@ -124,6 +124,18 @@ def test_restore_tiles_when_asked(tmp_path, capsys, weights):
     assert a.shape == b.shape and np.abs(a - b).mean() < 0.05
 
 
+def test_restore_self_ensemble_and_its_refusal_for_demosaicking(tmp_path, capsys, weights):
+    src = _write(tmp_path / "odd.png", np.random.default_rng(7).random((21, 30, 3)))
+    base = ["restore", str(src), "--weights", str(weights["color"]), "--tile", "0"]
+    assert main([*base, "-o", str(tmp_path / "plain")]) == 0
+    assert main([*base, "-o", str(tmp_path / "x8"), "--self-ensemble"]) == 0
+    plain, x8 = (read_image(tmp_path / d / "odd.png").pixels for d in ("plain", "x8"))
+    assert x8.shape == plain.shape and 0 < np.abs(x8 - plain).max() < 0.5
+    assert main([*base, "-o", str(tmp_path / "cfa"), "--task", "demosaic", "--self-ensemble"]) == 2
+    assert "self-ensemble does not apply to demosaicking" in _one_error_line(capsys)
+    assert not (tmp_path / "cfa").exists() or not any((tmp_path / "cfa").iterdir())
+
+
 def test_outputs_never_overwrite_inputs(tmp_path, capsys, weights):
     src = _write(tmp_path / "x.png", np.random.default_rng(3).random((16, 16, 3)))
     before = src.read_bytes()

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from semanir.inference import _blend_profile, auto_tile_size, model_geometry, restore_tensor
+from semanir.inference import DIHEDRAL, _blend_profile, _transform, auto_tile_size, model_geometry, restore_tensor
 from tests.conftest import tiny_model
 
 
@@ -52,3 +52,39 @@ def test_auto_tile_is_a_multiple_of_the_model_granule():
         tile = auto_tile_size(model, torch.device("cpu"))
         granule = model_geometry(model).granule
         assert tile >= 4 * granule and tile % granule == 0
+
+
+@pytest.mark.parametrize(
+    "name,overrides,size",
+    [
+        ("semanir_unet_color", {"dims": (8, 16), "num_heads": (1, 1), "encoder_depths": (1, 1),
+                                "decoder_depths": (1, 1), "window_size": 4}, (19, 27)),
+        ("semanir_s_sr_x2", {"depths": (1,)}, (13, 18)),
+    ],
+)  # fmt: skip
+def test_self_ensemble_commutes_with_every_rotation_and_mirror(name, overrides, size):
+    # Averaging over the 8 symmetries makes the restorer equivariant, which the bare model is not;
+    # a transform undone in the wrong order (or not at all) breaks it.
+    model = tiny_model(name, **overrides).eval()
+    x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        plain = restore_tensor(model, x, tile=0)
+        ensemble = restore_tensor(model, x, tile=0, self_ensemble=True)
+        assert ensemble.shape == plain.shape
+        assert (ensemble - plain).abs().max() > 1e-4
+        for turns, mirror in DIHEDRAL:
+            moved = restore_tensor(model, _transform(x, turns, mirror), tile=0, self_ensemble=True)
+            assert (moved - _transform(ensemble, turns, mirror)).abs().max() < 1e-5
+            bare = restore_tensor(model, _transform(x, turns, mirror), tile=0)
+            if (turns, mirror) != (0, False):
+                assert (bare - _transform(plain, turns, mirror)).abs().max() > 1e-4
+
+
+def test_self_ensemble_reports_progress_over_all_eight_passes():
+    model = tiny_model("semanir_s_sr_x2", depths=(1,)).eval()
+    calls = []
+    with torch.no_grad():
+        restore_tensor(model, torch.rand(1, 3, 40, 40), tile=16, overlap=8, self_ensemble=True,
+                       progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    done, totals = [c[0] for c in calls], {c[1] for c in calls}
+    assert len(totals) == 1 and done == list(range(1, totals.pop() + 1)) and len(done) % 8 == 0

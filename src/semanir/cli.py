@@ -109,8 +109,14 @@ def _cmd_test(args: argparse.Namespace) -> int:
         if model.in_chans != protocol.channels:
             raise UsageError(f"{meta.get('model_name')} takes {model.in_chans}-channel images; the protocol uses {protocol.channels}")
         device, dtype = _settings(args)
-        restore = model_restorer(model, device, dtype, args.tile, args.overlap)
+        if args.self_ensemble:
+            from .inference import check_self_ensemble
+
+            check_self_ensemble(protocol.task)
+        restore = model_restorer(model, device, dtype, args.tile, args.overlap, self_ensemble=args.self_ensemble)
         label = f"{meta.get('model_name')} k={model.topk} impl={model.config.get('attn_impl')}"
+        if args.self_ensemble:
+            label += " x8 self-ensemble"
     json_to_stdout = args.json == "-"
     identity = args.model == "identity"
     result = evaluate(restore, dataset, protocol, args.limit, args.save, quantize_output=not identity)
@@ -143,7 +149,9 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     model, meta = _load_model(args, args.task)
     device, dtype = _settings(args)
     task = args.task or meta.get("task")
-    restorer = Restorer(model, task, args.tile, args.overlap, None, device, dtype, args.bayer_pattern)
+    restorer = Restorer(
+        model, task, args.tile, args.overlap, None, device, dtype, args.bayer_pattern, args.self_ensemble
+    )
     failures = 0
     for src, dst in plan.items():
         try:
@@ -170,6 +178,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overlap", type=int, help="tile overlap in input pixels (default: tile/8)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: cuda if present)")
     p.add_argument("--precision", default="auto", help="auto (fp32 on CPU, bf16/fp16 on GPU), fp32, fp16, bf16")
+    p.add_argument("--self-ensemble", action="store_true",
+                   help="average over the 8 rotations/mirrors of the input (8x the time; not for demosaic)")  # fmt: skip
 
 
 def _bench_header(device, args: argparse.Namespace) -> str:

@@ -72,9 +72,13 @@ def evaluate(
     return result
 
 
-def model_restorer(model: nn.Module, device, dtype=torch.float32, tile=None, overlap=None, topk=None):
+def model_restorer(
+    model: nn.Module, device, dtype=torch.float32, tile=None, overlap=None, topk=None, self_ensemble=False
+):
     model = model.to(device).eval()
-    return lambda x: restore_tensor(model, x, tile=tile, overlap=overlap, topk=topk, device=device, dtype=dtype)
+    return lambda x: restore_tensor(
+        model, x, tile=tile, overlap=overlap, topk=topk, device=device, dtype=dtype, self_ensemble=self_ensemble
+    )
 
 
 def identity_restorer(protocol: Protocol):

@@ -114,6 +114,27 @@ def _check_tiling(tile: int, overlap: int, granule: int) -> tuple[int, int]:
     return tile, overlap
 
 
+# The eight symmetries of the square as (quarter turns, mirror); each is undone in reverse order.
+DIHEDRAL = [(turns, mirror) for turns in range(4) for mirror in (False, True)]
+
+
+def check_self_ensemble(task: str | None) -> None:
+    if task == "demosaic":
+        # A mirror or a quarter turn moves the mosaic's colours to other Bayer sites.
+        raise ValueError("self-ensemble does not apply to demosaicking: rotating a mosaic changes its Bayer pattern")
+
+
+def _transform(x: torch.Tensor, turns: int, mirror: bool) -> torch.Tensor:
+    x = torch.rot90(x, turns, (2, 3))
+    return x.flip(3) if mirror else x
+
+
+def _untransform(x: torch.Tensor, turns: int, mirror: bool) -> torch.Tensor:
+    if mirror:
+        x = x.flip(3)
+    return torch.rot90(x, -turns, (2, 3))
+
+
 @torch.no_grad()
 def restore_tensor(
     model: nn.Module,
@@ -124,12 +145,24 @@ def restore_tensor(
     device: torch.device | None = None,
     dtype: torch.dtype = torch.float32,
     progress=None,
+    self_ensemble: bool = False,
 ) -> torch.Tensor:
     """Run ``model`` on (B, C, H, W) ``x`` in [0, 1], tiled when the image is larger than ``tile``.
 
     ``tile=None`` picks the largest tile that fits the memory budget; ``tile=0`` disables tiling.
     The result lives on ``x``'s device in float32. ``progress(done, total)`` is called per tile.
+    ``self_ensemble`` averages the outputs for the 8 rotations/mirrors of the input (the "+" rows
+    of SwinIR and GRL): 8x the time for a small gain.
     """
+    if self_ensemble:
+        total = torch.zeros(())
+        for i, (turns, mirror) in enumerate(DIHEDRAL):
+            step = None
+            if progress:
+                step = lambda done, n, i=i: progress(i * n + done, len(DIHEDRAL) * n)  # noqa: E731
+            out = restore_tensor(model, _transform(x, turns, mirror), tile, overlap, topk, device, dtype, step)
+            total = total + _untransform(out, turns, mirror)
+        return total / len(DIHEDRAL)
     device = device or x.device
     geo = model_geometry(model)
     b, c, h, w = x.shape

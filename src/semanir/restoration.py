@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, read_image, write_image
-from .inference import model_geometry, restore_tensor
+from .inference import check_self_ensemble, model_geometry, restore_tensor
 
 
 def collect_inputs(specs: list[str]) -> list[Path]:
@@ -72,8 +72,11 @@ class Restorer:
     device: torch.device = torch.device("cpu")
     dtype: torch.dtype = torch.float32
     bayer_pattern: str = "RGGB"
+    self_ensemble: bool = False
 
     def __post_init__(self):
+        if self.self_ensemble:
+            check_self_ensemble(self.task)
         self.model = self.model.to(self.device).eval()
         self.in_chans = self.model.in_chans
         self.scale = model_geometry(self.model).scale
@@ -96,7 +99,9 @@ class Restorer:
     def restore_array(self, pixels: np.ndarray, name: str = "image", progress=None) -> np.ndarray:
         hwc, back_to_gray = self._prepare(pixels, name)
         x = torch.from_numpy(np.ascontiguousarray(hwc.transpose(2, 0, 1))).unsqueeze(0)
-        out = restore_tensor(self.model, x, self.tile, self.overlap, self.topk, self.device, self.dtype, progress)
+        out = restore_tensor(
+            self.model, x, self.tile, self.overlap, self.topk, self.device, self.dtype, progress, self.self_ensemble
+        )
         out = out[0].numpy().transpose(1, 2, 0)
         if back_to_gray or out.shape[2] == 1:
             out = out.mean(axis=2)

@@ -25,6 +25,7 @@ from semanir.data.datasets import TestDataset
 from semanir.data.io import ImageError, quantize
 from semanir.data.protocols import get_protocol
 from semanir.evaluation import evaluate, identity_restorer, model_restorer, to_hwc
+from semanir.inference import self_ensemble_applies
 from semanir.pretrained import list_presets, preset_path
 from semanir.weights import model_from_weights
 
@@ -126,7 +127,6 @@ def main(argv=None) -> int:
         print(f"\n## preset {preset}: {meta['model_name']}, {params / 1e6:.2f}M parameters, k={model.topk}, "
               f"{training.get('iterations', '?')} iterations")  # fmt: skip
         ours = model_restorer(model, torch.device("cpu"))
-        ours_x8 = model_restorer(model, torch.device("cpu"), self_ensemble=True)
         print("\n| set | level | method | PSNR | SSIM | seconds |\n|---|---|---|---|---|---|")
         for set_name, levels in SETS[(task, channels)]:
             if only_sets and set_name not in only_sets:
@@ -144,7 +144,8 @@ def main(argv=None) -> int:
                 for name, fn in classic_methods(task, level, not args.no_bm3d and level in bm3d_levels).items():
                     methods[name] = (fn, True)
                 methods[f"ours ({preset})"] = (ours, True)
-                if args.self_ensemble and task != "demosaic":
+                if args.self_ensemble and self_ensemble_applies(task):
+                    ours_x8 = model_restorer(model, torch.device("cpu"), self_ensemble=True)
                     methods[f"ours ({preset}), x8 self-ensemble"] = (ours_x8, True)
                 for name, (fn, quantized) in methods.items():
                     start = time.perf_counter()

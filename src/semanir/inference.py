@@ -118,9 +118,13 @@ def _check_tiling(tile: int, overlap: int, granule: int) -> tuple[int, int]:
 DIHEDRAL = [(turns, mirror) for turns in range(4) for mirror in (False, True)]
 
 
+def self_ensemble_applies(task: str | None) -> bool:
+    # A mirror or a quarter turn moves a mosaic's colours to other Bayer sites.
+    return task != "demosaic"
+
+
 def check_self_ensemble(task: str | None) -> None:
-    if task == "demosaic":
-        # A mirror or a quarter turn moves the mosaic's colours to other Bayer sites.
+    if not self_ensemble_applies(task):
         raise ValueError("self-ensemble does not apply to demosaicking: rotating a mosaic changes its Bayer pattern")
 
 

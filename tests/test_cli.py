@@ -136,6 +136,15 @@ def test_restore_self_ensemble_and_its_refusal_for_demosaicking(tmp_path, capsys
     assert not (tmp_path / "cfa").exists() or not any((tmp_path / "cfa").iterdir())
 
 
+def test_restore_refuses_a_k_below_one_before_reading_anything(tmp_path, capsys, weights):
+    src = _write(tmp_path / "x.png", np.random.default_rng(5).random((16, 16, 3)))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"]), "--k", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --k: must be >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_outputs_never_overwrite_inputs(tmp_path, capsys, weights):
     src = _write(tmp_path / "x.png", np.random.default_rng(3).random((16, 16, 3)))
     before = src.read_bytes()

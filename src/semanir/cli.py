@@ -172,7 +172,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="registered model name (default: the one the weights file names)")
     p.add_argument("--weights", help="weights file (.safetensors, or .pth read with weights_only)")
-    p.add_argument("--k", type=int, help="top-k at inference (default: the model's, 512)")
+    p.add_argument("--k", type=_positive, help="top-k at inference (default: the k stored with the weights)")
     p.add_argument("--impl", help="attention implementation (mask, gather, ...)")
     p.add_argument("--tile", type=int, help="tile size in input pixels (default: automatic; 0 disables tiling)")
     p.add_argument("--overlap", type=int, help="tile overlap in input pixels (default: tile/8)")

@@ -127,6 +127,9 @@ def main(argv=None) -> int:
         print(f"\n## preset {preset}: {meta['model_name']}, {params / 1e6:.2f}M parameters, k={model.topk}, "
               f"{training.get('iterations', '?')} iterations")  # fmt: skip
         ours = model_restorer(model, torch.device("cpu"))
+        ours_x8 = None
+        if args.self_ensemble and self_ensemble_applies(task):
+            ours_x8 = model_restorer(model, torch.device("cpu"), self_ensemble=True)
         print("\n| set | level | method | PSNR | SSIM | seconds |\n|---|---|---|---|---|---|")
         for set_name, levels in SETS[(task, channels)]:
             if only_sets and set_name not in only_sets:
@@ -144,8 +147,7 @@ def main(argv=None) -> int:
                 for name, fn in classic_methods(task, level, not args.no_bm3d and level in bm3d_levels).items():
                     methods[name] = (fn, True)
                 methods[f"ours ({preset})"] = (ours, True)
-                if args.self_ensemble and self_ensemble_applies(task):
-                    ours_x8 = model_restorer(model, torch.device("cpu"), self_ensemble=True)
+                if ours_x8 is not None:
                     methods[f"ours ({preset}), x8 self-ensemble"] = (ours_x8, True)
                 for name, (fn, quantized) in methods.items():
                     start = time.perf_counter()

@@ -50,7 +50,7 @@ def denoiser():
 
 # Gains measured on this crop with the shipped weights (9400 iterations): unclipped AWGN (the
 # paper's protocol, and the training distribution) +10.3 dB at sigma 25 and +12.2 dB at 50; an 8-bit
-# file (noise clipped at 0 and 255) +7.9 dB at 25. The thresholds leave about 1.5 dB of margin.
+# file (noise clipped at 0 and 255) +7.9 dB at 25. The thresholds leave at least 1.5 dB of margin.
 @pytest.mark.parametrize("sigma, clipped, min_gain_db", [(25, False, 8.5), (50, False, 10.3), (25, True, 6.3)])
 def test_the_shipped_denoiser_removes_noise_it_never_saw(denoiser, sigma, clipped, min_gain_db):
     # scikit-image's astronaut is not in the training photos.

@@ -1,9 +1,11 @@
 """Weights files: safetensors with metadata, safe .pth loading, one-line mismatch errors."""
 
+import json
 import pickle
 
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from semanir.weights import WeightsError, model_from_weights, read_weights, save_weights
 from tests.conftest import tiny_model
@@ -18,6 +20,24 @@ def test_safetensors_round_trip_rebuilds_the_model_from_metadata(tmp_path):
     x = torch.rand(1, 1, 20, 20)
     with torch.no_grad():
         assert torch.equal(model(x), loaded(x))
+
+
+def test_weights_trained_with_the_gpu_kernels_run_where_they_are_loaded(tmp_path):
+    # Trained with attn_impl="triton" (CUDA only): the file must not carry that choice to a CPU.
+    model = tiny_model("semanir_unet_gray", attn_impl="triton").eval()
+    path = save_weights(model, tmp_path / "w.safetensors")
+    assert "attn_impl" not in json.loads(read_weights(path)[1]["model_config"])
+    loaded, _ = model_from_weights(path)
+    assert loaded.config["attn_impl"] == "auto"
+    # Files written before attn_impl was left out of the metadata load the same way.
+    state, meta = read_weights(path)
+    meta["model_config"] = json.dumps({**json.loads(meta["model_config"]), "attn_impl": "triton"})
+    save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
+    old, _ = model_from_weights(tmp_path / "old.safetensors")
+    assert old.config["attn_impl"] == "auto"
+    x = torch.rand(1, 1, 20, 20)
+    with torch.no_grad():
+        assert torch.equal(old(x), loaded(x))
 
 
 def test_half_precision_storage(tmp_path):

@@ -24,10 +24,13 @@ class WeightsError(ValueError):
 
 
 def model_metadata(model: nn.Module, **extra: Any) -> dict[str, str]:
+    # The attention implementation is a choice of the machine that runs the weights, not of the
+    # one that trained them (a file trained with "triton" must run on a CPU).
+    config = {k: v for k, v in getattr(model, "config", {}).items() if k != "attn_impl"}
     meta = {
         "semanir_format": FORMAT_VERSION,
         "model_name": getattr(model, "model_name", type(model).__name__),
-        "model_config": json.dumps(getattr(model, "config", {})),
+        "model_config": json.dumps(config),
     }
     for key, value in extra.items():
         meta[key] = value if isinstance(value, str) else json.dumps(value)
@@ -119,6 +122,7 @@ def model_from_weights(path: str | Path, model_name: str | None = None, **overri
         raise WeightsError(f"{path} does not say which model it belongs to; pass --model NAME")
     config = dict(meta.get("model_config") or {}) if name == meta.get("model_name") else {}
     config.pop("arch", None)
+    config.pop("attn_impl", None)  # files written before it was left out of the metadata
     config.update(overrides)
     model = create_model(name, **config)
     load_state_dict_checked(model, state, str(path))

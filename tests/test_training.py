@@ -2,6 +2,7 @@
 in sync, NaN and full-disk failures stop cleanly with the last checkpoint intact."""
 
 import csv
+import json
 import errno
 import os
 import signal
@@ -14,6 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from semanir.config import ConfigError, load_config
+from semanir.weights import read_weights
 from semanir.training.engine import Trainer, TrainingError, learning_rate, topk_for_iteration
 from tests.helpers import make_images, run_cli
 
@@ -143,6 +145,31 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
         Trainer(_tiny_cfg(tmp_path, "train.iterations=4", "model.window_size=4"), progress=False)
     with pytest.raises(TrainingError, match="already holds a run"):
         Trainer(_tiny_cfg(tmp_path, "train.iterations=4"), resume=None, progress=False)
+
+
+def test_init_weights_starts_a_new_run_from_weights_and_records_their_history(tmp_path):
+    Trainer(_tiny_cfg(tmp_path, "train.iterations=3", "train.checkpoint_every=3"), progress=False).fit()
+    start = tmp_path / "run" / "weights" / "final.safetensors"
+    tuned = tmp_path / "tuned"
+    trainer = Trainer(_tiny_cfg(tmp_path, f"output_dir={tuned}", f"train.init_weights={start}", "train.iterations=2",
+                                "train.optimizer.lr=0.0"), progress=False)  # fmt: skip
+    assert trainer.iteration == 0
+    own = trainer.model.state_dict()
+    assert all(torch.equal(v, own[k]) for k, v in load_file(start).items())
+    trainer.fit()
+    meta = read_weights(tuned / "weights" / "final.safetensors")[1]
+    summary = json.loads(meta["training"])
+    assert summary["iterations"] == 2
+    assert summary["init_weights"] == {"weights": str(start), "training": json.loads(read_weights(start)[1]["training"])}
+    # lr 0: the tuned weights are the starting ones.
+    assert load_file(start).keys() == (tuned_state := load_file(tuned / "weights" / "final.safetensors")).keys()
+    assert all(torch.equal(v, tuned_state[k]) for k, v in load_file(start).items())
+    # A resumed fine-tuning run keeps the record; a model that does not fit is refused in one line.
+    resumed = Trainer(_tiny_cfg(tmp_path, f"output_dir={tuned}", "train.iterations=3"), progress=False)
+    assert resumed.init_summary["weights"] == str(start)
+    with pytest.raises(TrainingError, match=r"^train.init_weights: .* does not fit .*shape mismatch"):
+        Trainer(_tiny_cfg(tmp_path, f"output_dir={tmp_path / 'other'}", f"train.init_weights={start}", "model.dims=[16, 32, 64, 128]"),
+                progress=False)  # fmt: skip
 
 
 def test_random_k_is_a_function_of_seed_and_iteration():

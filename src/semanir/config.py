@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "train": {
         "iterations": 1_000_000,
+        # Start a new run from these weights (a .safetensors file or a shipped preset's name) with a
+        # fresh optimizer: fine-tuning. Ignored when the run resumes from its own checkpoint.
+        "init_weights": None,
         "loss": "l1",  # l1 | charbonnier | smooth_l1+perceptual
         "perceptual_weights": None,  # torchvision-layout VGG16 .pth, for the perceptual loss
         "perceptual_weight": 0.04,

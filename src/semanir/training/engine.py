@@ -10,6 +10,7 @@ draws the same k.
 from __future__ import annotations
 
 import csv
+import json
 import random
 import signal
 import sys
@@ -24,7 +25,7 @@ from torch.utils.data import DataLoader, Sampler
 from .. import __version__, create_model
 from ..config import ConfigError, dump_config
 from ..fileio import atomic_write
-from ..weights import WeightsError, load_state_dict_checked, save_weights
+from ..weights import WeightsError, load_state_dict_checked, read_weights, save_weights
 from .distributed import all_ranks_agree, barrier, cleanup, init_distributed, max_parameter_divergence
 from .losses import build_loss
 
@@ -74,6 +75,13 @@ class EMA:
     def update(self, model: torch.nn.Module) -> None:
         for e, p in zip(self.model.parameters(), model.parameters()):
             e.lerp_(p.detach(), 1.0 - self.decay)
+
+
+def _decode_metadata(value: str | None):
+    try:
+        return json.loads(value) if value else None
+    except ValueError:
+        return value
 
 
 def _architecture(model_cfg: dict) -> dict:
@@ -152,6 +160,7 @@ class Trainer:
         elif resume == "required":
             raise TrainingError(f"nothing to resume: {self.ckpt_path} does not exist")
         if path is None:
+            self._init_from_weights(self.cfg["train"]["init_weights"])
             return
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -171,10 +180,32 @@ class Trainer:
         if self.scaler is not None and state.get("scaler") is not None:
             self.scaler.load_state_dict(state["scaler"])
         self.iteration = int(state["iteration"])
+        self.init_summary = state.get("init_summary")
         self.bad_steps = int(state.get("bad_steps", 0))
         torch.set_rng_state(state["rng"]["torch"])
         if self.dist.is_main:
             print(f"resuming from {path} at iteration {self.iteration}", flush=True)
+
+    def _init_from_weights(self, source: str | None) -> None:
+        """Load a new run's starting weights; their training summary is kept for the record."""
+        self.init_summary = None
+        if not source:
+            return
+        from ..pretrained import list_presets, preset_path
+
+        path = preset_path(source) if source in list_presets() and not Path(source).is_file() else Path(source)
+        try:
+            state, meta = read_weights(path)
+            load_state_dict_checked(self.model, state, str(path))
+        except WeightsError as err:
+            raise TrainingError(f"train.init_weights: {err}") from None
+        if self.ema is not None:
+            self.ema.model.load_state_dict(self.model.state_dict())
+        training = _decode_metadata(meta.get("training"))
+        self.init_summary = {"weights": str(source), "training": training}
+        if self.dist.is_main:
+            done = training.get("iterations") if isinstance(training, dict) else None
+            print(f"starting from {path}" + (f" ({done} iterations)" if done is not None else ""), flush=True)
 
     def save_checkpoint(self) -> None:
         if not self.dist.is_main:
@@ -187,6 +218,7 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler else None,
             "rng": {"torch": torch.get_rng_state()},
             "bad_steps": self.bad_steps,
+            "init_summary": self.init_summary,
             "config": self.cfg,
             "semanir_version": __version__,
         }
@@ -212,6 +244,7 @@ class Trainer:
                 "batch_size": self.cfg["data"]["train"]["batch_size"],
                 "patch_size": self.cfg["data"]["train"]["patch_size"], "topk_choices": t["topk_choices"],
                 "ema": bool(self.ema), "semanir_version": __version__,
+                **({"init_weights": self.init_summary} if self.init_summary else {}),
             },
         )  # fmt: skip
 

@@ -6,7 +6,7 @@ For every shipped preset, on the benchmark sets of its task (App. A.5 protocols,
 ``semanir.evaluation``), prints PSNR / SSIM of: the degraded input itself; the classic method
 run here (OpenCV non-local means and CBM3D for denoising, Malvar for demosaicking, bicubic for
 SR); our model; and, for reference only, figures printed in the paper or the literature (full
-size, trained on DIV2K-scale data, so not what our small CPU-trained weights aim at).
+size, trained on DIV2K-scale data, so not what our small weights, trained mostly on a CPU, aim at).
 CBM3D comes from the ``bm3d`` package (non-commercial licence): ``pip install bm3d``.
 """
 

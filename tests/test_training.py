@@ -2,8 +2,8 @@
 in sync, NaN and full-disk failures stop cleanly with the last checkpoint intact."""
 
 import csv
-import json
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -15,8 +15,8 @@ import torch
 from safetensors.torch import load_file
 
 from semanir.config import ConfigError, load_config
-from semanir.weights import read_weights
 from semanir.training.engine import Trainer, TrainingError, learning_rate, topk_for_iteration
+from semanir.weights import read_weights
 from tests.helpers import make_images, run_cli
 
 ITERATIONS = 60
@@ -154,16 +154,17 @@ def test_init_weights_starts_a_new_run_from_weights_and_records_their_history(tm
     trainer = Trainer(_tiny_cfg(tmp_path, f"output_dir={tuned}", f"train.init_weights={start}", "train.iterations=2",
                                 "train.optimizer.lr=0.0"), progress=False)  # fmt: skip
     assert trainer.iteration == 0
-    own = trainer.model.state_dict()
-    assert all(torch.equal(v, own[k]) for k, v in load_file(start).items())
+    start_state, own = load_file(start), trainer.model.state_dict()
+    assert all(torch.equal(v, own[k]) for k, v in start_state.items())
     trainer.fit()
     meta = read_weights(tuned / "weights" / "final.safetensors")[1]
     summary = json.loads(meta["training"])
     assert summary["iterations"] == 2
     assert summary["init_weights"] == {"weights": str(start), "training": json.loads(read_weights(start)[1]["training"])}
     # lr 0: the tuned weights are the starting ones.
-    assert load_file(start).keys() == (tuned_state := load_file(tuned / "weights" / "final.safetensors")).keys()
-    assert all(torch.equal(v, tuned_state[k]) for k, v in load_file(start).items())
+    tuned_state = load_file(tuned / "weights" / "final.safetensors")
+    assert start_state.keys() == tuned_state.keys()
+    assert all(torch.equal(v, tuned_state[k]) for k, v in start_state.items())
     # A resumed fine-tuning run keeps the record; a model that does not fit is refused in one line.
     resumed = Trainer(_tiny_cfg(tmp_path, f"output_dir={tuned}", "train.iterations=3"), progress=False)
     assert resumed.init_summary["weights"] == str(start)

@@ -23,14 +23,22 @@ class WeightsError(ValueError):
     """A weights file that cannot be read or does not fit the model; the message is one line."""
 
 
+def without_runtime_choices(model_config: dict) -> dict:
+    """A model config less attn_impl: the implementation is a choice of the machine that runs the
+    weights, not of the one that trained them (a file trained with "triton" must run on a CPU)."""
+    return {k: v for k, v in model_config.items() if k != "attn_impl"}
+
+
+def decoded_metadata(raw: dict[str, str]) -> dict[str, Any]:
+    """A weights file's metadata with its JSON values decoded."""
+    return {k: _decode(v) for k, v in raw.items()}
+
+
 def model_metadata(model: nn.Module, **extra: Any) -> dict[str, str]:
-    # The attention implementation is a choice of the machine that runs the weights, not of the
-    # one that trained them (a file trained with "triton" must run on a CPU).
-    config = {k: v for k, v in getattr(model, "config", {}).items() if k != "attn_impl"}
     meta = {
         "semanir_format": FORMAT_VERSION,
         "model_name": getattr(model, "model_name", type(model).__name__),
-        "model_config": json.dumps(config),
+        "model_config": json.dumps(without_runtime_choices(getattr(model, "config", {}))),
     }
     for key, value in extra.items():
         meta[key] = value if isinstance(value, str) else json.dumps(value)
@@ -116,13 +124,13 @@ def model_from_weights(path: str | Path, model_name: str | None = None, **overri
     Returns (model in eval mode, metadata with JSON values decoded).
     """
     state, raw_meta = read_weights(path)
-    meta = {k: _decode(v) for k, v in raw_meta.items()}
+    meta = decoded_metadata(raw_meta)
     name = model_name or meta.get("model_name")
     if not name:
         raise WeightsError(f"{path} does not say which model it belongs to; pass --model NAME")
-    config = dict(meta.get("model_config") or {}) if name == meta.get("model_name") else {}
+    # without_runtime_choices also serves files written before attn_impl was left out of them.
+    config = without_runtime_choices(meta.get("model_config") or {}) if name == meta.get("model_name") else {}
     config.pop("arch", None)
-    config.pop("attn_impl", None)  # files written before it was left out of the metadata
     config.update(overrides)
     model = create_model(name, **config)
     load_state_dict_checked(model, state, str(path))

@@ -10,7 +10,6 @@ draws the same k.
 from __future__ import annotations
 
 import csv
-import json
 import random
 import signal
 import sys
@@ -25,7 +24,9 @@ from torch.utils.data import DataLoader, Sampler
 from .. import __version__, create_model
 from ..config import ConfigError, dump_config
 from ..fileio import atomic_write
-from ..weights import WeightsError, load_state_dict_checked, read_weights, save_weights
+from ..weights import (
+    WeightsError, decoded_metadata, load_state_dict_checked, read_weights, save_weights, without_runtime_choices,
+)  # fmt: skip
 from .distributed import all_ranks_agree, barrier, cleanup, init_distributed, max_parameter_divergence
 from .losses import build_loss
 
@@ -75,17 +76,6 @@ class EMA:
     def update(self, model: torch.nn.Module) -> None:
         for e, p in zip(self.model.parameters(), model.parameters()):
             e.lerp_(p.detach(), 1.0 - self.decay)
-
-
-def _decode_metadata(value: str | None):
-    try:
-        return json.loads(value) if value else None
-    except ValueError:
-        return value
-
-
-def _architecture(model_cfg: dict) -> dict:
-    return {k: v for k, v in model_cfg.items() if k != "attn_impl"}
 
 
 def _model_kwargs(config: dict) -> dict:
@@ -167,7 +157,7 @@ class Trainer:
         except Exception as err:  # noqa: BLE001 - any unreadable checkpoint is reported the same way
             raise TrainingError(f"cannot read checkpoint {path}: {str(err).splitlines()[0]}") from None
         # The attention implementation may change between runs: every one computes the same function.
-        saved, wanted = (_architecture(c) for c in (state.get("config", {}).get("model", {}), self.cfg["model"]))
+        saved, wanted = (without_runtime_choices(c) for c in (state.get("config", {}).get("model", {}), self.cfg["model"]))
         if saved != wanted:
             raise TrainingError(f"{path} was trained with model {saved}, not {wanted}")
         try:
@@ -201,7 +191,7 @@ class Trainer:
             raise TrainingError(f"train.init_weights: {err}") from None
         if self.ema is not None:
             self.ema.model.load_state_dict(self.model.state_dict())
-        training = _decode_metadata(meta.get("training"))
+        training = decoded_metadata(meta).get("training")
         self.init_summary = {"weights": str(source), "training": training}
         if self.dist.is_main:
             done = training.get("iterations") if isinstance(training, dict) else None

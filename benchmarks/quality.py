@@ -38,7 +38,8 @@ SETS = {
 }
 
 # Printed figures, for reference. Paper = SemanIR's own tables (the dagger one-model-for-all-levels
-# rows for blind denoising and JPEG); CBM3D from the DnCNN/FFDNet papers' tables.
+# rows for blind denoising and JPEG, with the other one-model-for-all-QF methods of Table 4 and
+# its JPEG row, which checks our JPEG protocol); CBM3D from the DnCNN/FFDNet papers' tables.
 REFERENCE = {
     ("CBSD68", "denoise", 15): {"CBM3D (literature)": 33.52, "SemanIR (paper, Table 7 †)": 34.42},
     ("CBSD68", "denoise", 25): {"CBM3D (literature)": 30.71, "SemanIR (paper, Table 7 †)": 31.78},
@@ -46,10 +47,14 @@ REFERENCE = {
     ("McMaster", "denoise", 15): {"CBM3D (literature)": 34.06, "SemanIR (paper, Table 7 †)": 35.65},
     ("McMaster", "denoise", 25): {"CBM3D (literature)": 31.66, "SemanIR (paper, Table 7 †)": 33.40},
     ("McMaster", "denoise", 50): {"CBM3D (literature)": 28.51, "SemanIR (paper, Table 7 †)": 30.34},
-    ("LIVE1", "jpeg", 10): {"SemanIR (paper, Table 4 †)": 28.19},
-    ("LIVE1", "jpeg", 20): {"SemanIR (paper, Table 4 †)": 30.53},
-    ("LIVE1", "jpeg", 30): {"SemanIR (paper, Table 4 †)": 31.89},
-    ("LIVE1", "jpeg", 40): {"SemanIR (paper, Table 4 †)": 32.81},
+    ("LIVE1", "jpeg", 10): {"JPEG input (paper, Table 4)": 25.69, "QGAC (Table 4 †)": 27.62, "FBCNN (Table 4 †)": 27.77,
+                           "DRUNet (Table 4 †)": 27.47, "SemanIR (paper, Table 4 †)": 28.19},
+    ("LIVE1", "jpeg", 20): {"JPEG input (paper, Table 4)": 28.06, "QGAC (Table 4 †)": 29.88, "FBCNN (Table 4 †)": 30.11,
+                           "DRUNet (Table 4 †)": 30.29, "SemanIR (paper, Table 4 †)": 30.53},
+    ("LIVE1", "jpeg", 30): {"JPEG input (paper, Table 4)": 29.37, "QGAC (Table 4 †)": 31.17, "FBCNN (Table 4 †)": 31.43,
+                           "DRUNet (Table 4 †)": 31.64, "SemanIR (paper, Table 4 †)": 31.89},
+    ("LIVE1", "jpeg", 40): {"JPEG input (paper, Table 4)": 30.28, "QGAC (Table 4 †)": 32.05, "FBCNN (Table 4 †)": 32.34,
+                           "DRUNet (Table 4 †)": 32.56, "SemanIR (paper, Table 4 †)": 32.81},
     ("Set5", "sr", 4): {"SemanIR-S (paper, Table 10)": 33.02},
     ("Set14", "sr", 4): {"SemanIR-S (paper, Table 10)": 29.29},
     ("McMaster", "demosaic", None): {"Matlab (paper, Table 9)": 34.43, "SemanIR (paper, Table 9)": 40.68},

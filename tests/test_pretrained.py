@@ -43,6 +43,11 @@ def _restore(img: np.ndarray, model) -> np.ndarray:
     return quantize(out[0].numpy().transpose(1, 2, 0))
 
 
+def _astronaut_crop() -> np.ndarray:
+    # scikit-image's astronaut is not in the training photos.
+    return read_image(EXAMPLES / "astronaut_clean.png").pixels[64:160, 80:176]
+
+
 @pytest.fixture(scope="module")
 def denoiser():
     model, _ = model_from_weights(preset_path("denoise"))
@@ -55,8 +60,7 @@ def denoiser():
 # weights (+10.3 / +12.2 / +7.9 dB) and leave at least 1.5 dB of margin to those.
 @pytest.mark.parametrize("sigma, clipped, min_gain_db", [(25, False, 8.5), (50, False, 10.3), (25, True, 6.3)])
 def test_the_shipped_denoiser_removes_noise_it_never_saw(denoiser, sigma, clipped, min_gain_db):
-    # scikit-image's astronaut is not in the training photos.
-    clean = read_image(EXAMPLES / "astronaut_clean.png").pixels[64:160, 80:176]
+    clean = _astronaut_crop()
     noisy = add_gaussian_noise(clean, sigma, 1)
     if clipped:
         noisy = np.clip(noisy, 0, 1)
@@ -68,7 +72,7 @@ def test_the_shipped_denoiser_removes_noise_it_never_saw(denoiser, sigma, clippe
 
 def test_the_shipped_denoiser_is_blind_down_to_clean_images(denoiser):
     # Trained on sigma in [0, 50]: a clean image must come back nearly untouched (measured 43.2 dB).
-    clean = read_image(EXAMPLES / "astronaut_clean.png").pixels[64:160, 80:176]
+    clean = _astronaut_crop()
     assert psnr(_restore(clean, denoiser), quantize(clean)) > 37.0
 
 
@@ -83,7 +87,7 @@ def deblocker():
 # these thresholds fail unless the JPEG training took. About 0.5 dB of margin.
 @pytest.mark.parametrize("quality, min_gain_db", [(10, 1.3), (20, 1.5), (40, 1.4)])
 def test_the_shipped_jpeg_remover_removes_artifacts_of_the_qualities_it_was_trained_for(deblocker, quality, min_gain_db):
-    clean = read_image(EXAMPLES / "astronaut_clean.png").pixels[64:160, 80:176]
+    clean = _astronaut_crop()
     compressed = jpeg_compress(clean, quality).astype(np.float32)
     before = psnr(quantize(compressed), quantize(clean))
     after = psnr(_restore(compressed, deblocker), quantize(clean))

@@ -164,6 +164,21 @@ def test_shifted_alternate_stages_option():
         assert model(torch.rand(1, 3, 19, 23)).shape == (1, 3, 38, 46)
 
 
+def test_bicubic_skip_starts_at_bicubic_and_then_learns_a_residual():
+    import torch.nn.functional as F
+
+    model = tiny_model("semanir_s_sr_x2", bicubic_skip=True)
+    x = torch.rand(2, 3, 19, 23)
+    bicubic = F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
+    with torch.no_grad():
+        assert torch.equal(model.eval()(x), bicubic)  # zero-initialised last conv
+    model.train()
+    (model(x) - torch.rand_like(bicubic)).abs().mean().backward()
+    assert model.reconstruct[-1].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="bicubic_skip applies to upscale > 1"):
+        semanir.create_model("semanir_s_sr_x4", upscale=1, bicubic_skip=True)
+
+
 def test_overrides_reach_every_size_knob():
     model = semanir.create_model(
         "semanir_unet_color", dims=(16, 32), num_heads=(2, 4), encoder_depths=(1, 2), decoder_depths=(2, 1),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .base import PAPER_TOPK_CHOICES, SemanIRBase, init_weights
@@ -40,6 +41,9 @@ class SemanIRColumnar(SemanIRBase):
     """mean shift -> conv -> LayerNorm -> stages -> LayerNorm -> conv + long skip -> upsampler.
 
     ``upscale=1`` gives a same-size restoration model with a global residual instead.
+    ``bicubic_skip=True`` (not in the paper, off by default) adds the bicubic upscaled input to the
+    output and zero-initialises the upsampler's last conv, so training starts from bicubic's output
+    and learns the residual: a short training run then cannot end below bicubic.
     """
 
     def __init__(
@@ -59,6 +63,7 @@ class SemanIRColumnar(SemanIRBase):
         topk_seed: int = 0,
         include_self: bool = False,
         shift_alternate: bool = False,
+        bicubic_skip: bool = False,
     ):
         super().__init__()
         self.config = {
@@ -67,10 +72,13 @@ class SemanIRColumnar(SemanIRBase):
             "window_size": window_size, "mlp_ratio": mlp_ratio, "upsampler_dim": upsampler_dim,
             "img_range": img_range, "attn_impl": attn_impl, "topk": topk,
             "topk_choices": None if topk_choices is None else list(topk_choices), "topk_seed": topk_seed,
-            "include_self": include_self, "shift_alternate": shift_alternate,
+            "include_self": include_self, "shift_alternate": shift_alternate, "bicubic_skip": bicubic_skip,
         }  # fmt: skip
+        if bicubic_skip and upscale == 1:
+            raise ValueError("bicubic_skip applies to upscale > 1 (upscale=1 already has a global residual)")
         self.in_chans = in_chans
         self.upscale = upscale
+        self.bicubic_skip = bicubic_skip
         self.img_range = img_range
         mean = DIV2K_RGB_MEAN if in_chans == 3 else (0.0,) * in_chans
         self.register_buffer("mean", torch.tensor(mean).view(1, in_chans, 1, 1), persistent=False)
@@ -93,6 +101,9 @@ class SemanIRColumnar(SemanIRBase):
         else:
             self.reconstruct = PixelShuffleUpsampler(upscale, embed_dim, in_chans, upsampler_dim)
         self.apply(init_weights)
+        if bicubic_skip:
+            nn.init.zeros_(self.reconstruct[-1].weight)
+            nn.init.zeros_(self.reconstruct[-1].bias)
 
     def iter_stages(self):
         return list(self.body)
@@ -107,5 +118,9 @@ class SemanIRColumnar(SemanIRBase):
             t = stage(t, k)
         feat = feat + self.conv_after_body(channel_layer_norm(self.norm_out, t))
         out = self.reconstruct(feat) / self.img_range
-        return x + out if self.upscale == 1 else out + mean
+        if self.upscale == 1:
+            return x + out
+        if self.bicubic_skip:
+            return out + F.interpolate(x, scale_factor=self.upscale, mode="bicubic", align_corners=False)
+        return out + mean
 

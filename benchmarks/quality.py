@@ -39,7 +39,9 @@ SETS = {
 
 # Printed figures, for reference. Paper = SemanIR's own tables (the dagger one-model-for-all-levels
 # rows for blind denoising and JPEG, with the other one-model-for-all-QF methods of Table 4 and
-# its JPEG row, which checks our JPEG protocol); CBM3D from the DnCNN/FFDNet papers' tables.
+# its JPEG row, which checks our JPEG protocol); CBM3D from the DnCNN/FFDNet papers' tables; for
+# x4 SR, bicubic (checks our protocol), SRCNN (57K parameters) and SwinIR-light (0.9M, the light
+# model closest in size to our preset) as the SwinIR paper's Table 3 prints them.
 REFERENCE = {
     ("CBSD68", "denoise", 15): {"CBM3D (literature)": 33.52, "SemanIR (paper, Table 7 †)": 34.42},
     ("CBSD68", "denoise", 25): {"CBM3D (literature)": 30.71, "SemanIR (paper, Table 7 †)": 31.78},
@@ -55,8 +57,10 @@ REFERENCE = {
                            "DRUNet (Table 4 †)": 31.64, "SemanIR (paper, Table 4 †)": 31.89},
     ("LIVE1", "jpeg", 40): {"JPEG input (paper, Table 4)": 30.28, "QGAC (Table 4 †)": 32.05, "FBCNN (Table 4 †)": 32.34,
                            "DRUNet (Table 4 †)": 32.56, "SemanIR (paper, Table 4 †)": 32.81},
-    ("Set5", "sr", 4): {"SemanIR-S (paper, Table 10)": 33.02},
-    ("Set14", "sr", 4): {"SemanIR-S (paper, Table 10)": 29.29},
+    ("Set5", "sr", 4): {"bicubic (literature)": 28.42, "SRCNN (literature)": 30.48, "SwinIR-light (literature)": 32.44,
+                        "SemanIR-S (paper, Table 10)": 33.02},
+    ("Set14", "sr", 4): {"bicubic (literature)": 26.00, "SRCNN (literature)": 27.49, "SwinIR-light (literature)": 28.77,
+                         "SemanIR-S (paper, Table 10)": 29.29},
     ("McMaster", "demosaic", None): {"Matlab (paper, Table 9)": 34.43, "SemanIR (paper, Table 9)": 40.68},
 }
 

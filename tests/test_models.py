@@ -3,6 +3,7 @@ one dictionary per stage, the top-k policy and the registry."""
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 import semanir
 from semanir.models import layers as layers_module
@@ -165,8 +166,6 @@ def test_shifted_alternate_stages_option():
 
 
 def test_bicubic_skip_starts_at_bicubic_and_then_learns_a_residual():
-    import torch.nn.functional as F
-
     model = tiny_model("semanir_s_sr_x2", bicubic_skip=True)
     x = torch.rand(2, 3, 19, 23)
     bicubic = F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)

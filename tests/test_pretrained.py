@@ -48,9 +48,14 @@ def _restore(img: np.ndarray, model) -> np.ndarray:
     return quantize(out[0].numpy().transpose(1, 2, 0))
 
 
+def _astronaut() -> np.ndarray:
+    # The 256x256 clean crop the example inputs were made from; scikit-image's astronaut is not in
+    # the training photos.
+    return read_image(EXAMPLES / "astronaut_clean.png").pixels
+
+
 def _astronaut_crop() -> np.ndarray:
-    # scikit-image's astronaut is not in the training photos.
-    return read_image(EXAMPLES / "astronaut_clean.png").pixels[64:160, 80:176]
+    return _astronaut()[64:160, 80:176]
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +109,7 @@ def test_restore_task_jpeg_restores_the_example_jpeg_file(tmp_path):
     # Measured: 27.57 -> 29.60 dB.
     src = EXAMPLES / "astronaut_q20.jpg"
     assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "jpeg"]) == 0
-    clean = quantize(read_image(EXAMPLES / "astronaut_clean.png").pixels)
+    clean = quantize(_astronaut())
     before = psnr(quantize(read_image(src).pixels), clean)
     after = psnr(quantize(read_image(tmp_path / "out" / "astronaut_q20.png").pixels), clean)
     assert after - before > 1.5, (before, after)
@@ -134,7 +139,7 @@ def test_restore_task_sr_upscales_the_example_file_4x(tmp_path):
     # Measured (Y, border 4): bicubic 24.95 dB, ours 26.94.
     src = EXAMPLES / "astronaut_lr_x4.png"
     assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "sr"]) == 0
-    clean = quantize(read_image(EXAMPLES / "astronaut_clean.png").pixels)
+    clean = quantize(_astronaut())
     out = quantize(read_image(tmp_path / "out" / "astronaut_lr_x4.png").pixels)
     assert out.shape == clean.shape == (256, 256, 3)
     bicubic = quantize(bicubic_upscale(read_image(src).pixels, 4))

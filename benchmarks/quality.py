@@ -4,9 +4,10 @@
 
 For every shipped preset, on the benchmark sets of its task (App. A.5 protocols, via
 ``semanir.evaluation``), prints PSNR / SSIM of: the degraded input itself; the classic method
-run here (OpenCV non-local means and CBM3D for denoising, Malvar for demosaicking, bicubic for
-SR); our model; and, for reference only, figures printed in the paper or the literature (full
-size, trained on DIV2K-scale data, so not what our small weights, trained mostly on a CPU, aim at).
+run here (OpenCV non-local means and CBM3D for denoising, Malvar and OpenCV VNG for demosaicking,
+bicubic for SR); our model; and, for reference only, figures printed in the paper or the
+literature (full size, trained on DIV2K-scale data, so not what our small weights, trained mostly
+on a CPU, aim at).
 CBM3D comes from the ``bm3d`` package (non-commercial licence): ``pip install bm3d``.
 """
 
@@ -22,8 +23,9 @@ import torch
 
 from semanir.data.benchmarks import get_benchmark
 from semanir.data.datasets import TestDataset
+from semanir.data.degradations import bayer_mosaic
 from semanir.data.io import ImageError, quantize
-from semanir.data.protocols import get_protocol
+from semanir.data.protocols import DEMOSAIC_PATTERN, get_protocol
 from semanir.evaluation import evaluate, identity_restorer, model_restorer, to_hwc
 from semanir.inference import self_ensemble_applies
 from semanir.pretrained import list_presets, preset_path
@@ -61,7 +63,8 @@ REFERENCE = {
                         "SemanIR-S (paper, Table 10)": 33.02},
     ("Set14", "sr", 4): {"bicubic (literature)": 26.00, "SRCNN (literature)": 27.49, "SwinIR-light (literature)": 28.77,
                          "SemanIR-S (paper, Table 10)": 29.29},
-    ("McMaster", "demosaic", None): {"Matlab (paper, Table 9)": 34.43, "SemanIR (paper, Table 9)": 40.68},
+    ("McMaster", "demosaic", None): {"Matlab (paper, Table 9)": 34.43, "MMNet (Table 9)": 37.09,
+                                    "DeepJoint (Table 9)": 39.14, "SemanIR (paper, Table 9)": 40.68},
 }
 
 BASELINE_NAME = {"denoise": "noisy input", "jpeg": "JPEG input", "sr": "bicubic", "demosaic": "Malvar (MATLAB demosaic)"}
@@ -93,8 +96,28 @@ def cbm3d_restorer(sigma: float):
     return run
 
 
+def vng_demosaic_restorer():
+    """OpenCV's variable-number-of-gradients demosaic, from the CFA under the protocol's input.
+
+    MATLAB's demosaic keeps every measured sample, so re-mosaicking its output gives back the CFA
+    exactly. OpenCV names Bayer layouts by the second row, so an RGGB sensor is its "BayerBG".
+    """
+    import cv2
+
+    code = {"RGGB": cv2.COLOR_BayerBG2RGB_VNG}[DEMOSAIC_PATTERN]
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        cfa = quantize(bayer_mosaic(to_hwc(x[0]), DEMOSAIC_PATTERN))
+        out = cv2.cvtColor(cfa, code)
+        return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)) / np.float32(255)).unsqueeze(0)
+
+    return run
+
+
 def classic_methods(task: str, level, use_bm3d: bool):
     methods = {}
+    if task == "demosaic":
+        methods["OpenCV VNG demosaic"] = vng_demosaic_restorer()
     if task == "denoise":
         methods[f"OpenCV NLM (h={NLM_H_PER_SIGMA:g} sigma)"] = nlm_restorer(level)
         if use_bm3d:

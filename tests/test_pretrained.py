@@ -60,6 +60,13 @@ def _astronaut_crop() -> np.ndarray:
     return _astronaut()[64:160, 80:176]
 
 
+def _restore_example_with_cli(tmp_path: Path, example: str, task: str) -> np.ndarray:
+    """`semanir restore examples/<example> -o out/ --task <task>`, as the README shows; the 8-bit output."""
+    src = EXAMPLES / example
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", task]) == 0
+    return quantize(read_image(tmp_path / "out" / f"{src.stem}.png").pixels)
+
+
 @pytest.fixture(scope="module")
 def denoiser():
     model, _ = model_from_weights(preset_path("denoise"))
@@ -109,11 +116,10 @@ def test_the_shipped_jpeg_remover_removes_artifacts_of_the_qualities_it_was_trai
 def test_restore_task_jpeg_restores_the_example_jpeg_file(tmp_path):
     # The README's example, as a user runs it: a real .jpg (quality 20), `semanir restore --task jpeg`.
     # Measured: 27.57 -> 29.60 dB.
-    src = EXAMPLES / "astronaut_q20.jpg"
-    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "jpeg"]) == 0
+    out = _restore_example_with_cli(tmp_path, "astronaut_q20.jpg", "jpeg")
     clean = quantize(_astronaut())
-    before = psnr(quantize(read_image(src).pixels), clean)
-    after = psnr(quantize(read_image(tmp_path / "out" / "astronaut_q20.png").pixels), clean)
+    before = psnr(quantize(read_image(EXAMPLES / "astronaut_q20.jpg").pixels), clean)
+    after = psnr(out, clean)
     assert after - before > 1.5, (before, after)
 
 
@@ -139,16 +145,13 @@ def test_the_shipped_x4_upscaler_beats_bicubic_on_an_image_it_never_saw(upscaler
 def test_restore_task_sr_upscales_the_example_file_4x(tmp_path):
     # The README's example: a 64x64 PNG made by MATLAB-bicubic x4 downscaling of the astronaut crop.
     # Measured (Y, border 4): bicubic 24.95 dB, ours 26.94.
-    src = EXAMPLES / "astronaut_lr_x4.png"
-    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "sr"]) == 0
+    out = _restore_example_with_cli(tmp_path, "astronaut_lr_x4.png", "sr")
     clean = quantize(_astronaut())
-    out = quantize(read_image(tmp_path / "out" / "astronaut_lr_x4.png").pixels)
     assert out.shape == clean.shape == (256, 256, 3)
-    bicubic = quantize(bicubic_upscale(read_image(src).pixels, 4))
+    bicubic = quantize(bicubic_upscale(read_image(EXAMPLES / "astronaut_lr_x4.png").pixels, 4))
     before = psnr(bicubic, clean, crop_border=4, y_channel=True)
     after = psnr(out, clean, crop_border=4, y_channel=True)
     assert after - before > 1.5, (before, after)
-
 
 
 @pytest.fixture(scope="module")
@@ -171,13 +174,12 @@ def test_the_shipped_demosaicker_beats_matlab_demosaic_on_an_image_it_never_saw(
 def test_restore_task_demosaic_turns_the_example_bayer_mosaic_into_color(tmp_path):
     # The README's example: a 1-channel RGGB mosaic PNG of the astronaut crop. Restore runs MATLAB's
     # demosaic on it first, as the paper does. Measured: Malvar 32.46 dB, ours 36.03.
-    src = EXAMPLES / "astronaut_bayer.png"
-    assert read_image(src).pixels.ndim == 2
-    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "demosaic"]) == 0
+    mosaic = read_image(EXAMPLES / "astronaut_bayer.png").pixels
+    assert mosaic.ndim == 2
+    out = _restore_example_with_cli(tmp_path, "astronaut_bayer.png", "demosaic")
     clean = quantize(_astronaut())
-    out = quantize(read_image(tmp_path / "out" / "astronaut_bayer.png").pixels)
     assert out.shape == clean.shape == (256, 256, 3)
-    malvar = quantize(demosaic_malvar(read_image(src).pixels, "RGGB"))
+    malvar = quantize(demosaic_malvar(mosaic, "RGGB"))
     before = psnr(malvar, clean)
     after = psnr(out, clean)
     assert after - before > 2.5, (before, after)

@@ -73,6 +73,11 @@ BASELINE_NAME = {"denoise": "noisy input", "jpeg": "JPEG input", "sr": "bicubic"
 NLM_H_PER_SIGMA = 1.0
 
 
+def u8_to_batch(img: np.ndarray) -> torch.Tensor:
+    """An 8-bit HxWx3 result of an OpenCV method -> the 1x3xHxW [0, 1] tensor `evaluate` expects."""
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)) / np.float32(255)).unsqueeze(0)
+
+
 def nlm_restorer(sigma: float):
     import cv2
 
@@ -81,7 +86,7 @@ def nlm_restorer(sigma: float):
     def run(x: torch.Tensor) -> torch.Tensor:
         u8 = quantize(to_hwc(x[0]))
         out = cv2.fastNlMeansDenoisingColored(np.ascontiguousarray(u8[..., ::-1]), None, h, h, 7, 21)[..., ::-1]
-        return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)) / np.float32(255)).unsqueeze(0)
+        return u8_to_batch(out)
 
     return run
 
@@ -109,7 +114,7 @@ def vng_demosaic_restorer():
     def run(x: torch.Tensor) -> torch.Tensor:
         cfa = quantize(bayer_mosaic(to_hwc(x[0]), DEMOSAIC_PATTERN))
         out = cv2.cvtColor(cfa, code)
-        return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)) / np.float32(255)).unsqueeze(0)
+        return u8_to_batch(out)
 
     return run
 

@@ -75,6 +75,15 @@ def test_sr_test_on_a_registered_set_layout(tmp_path, capsys, weights):
     assert report["protocol"] == "sr_2_rgb" and len(report["images"]) == 2
 
 
+def test_test_refuses_weights_of_the_wrong_scale_before_scoring(tmp_path, capsys, weights):
+    make_images(tmp_path / "set", 1, size=(16, 16))
+    base = ["test", "--data", str(tmp_path / "set")]
+    assert main([*base, "--task", "sr", "--level", "3", "--weights", str(weights["sr"])]) == 2
+    assert "semanir_s_sr_x2 upscales x2; task sr needs x3" in _one_error_line(capsys)
+    assert main([*base, "--task", "denoise", "--level", "25", "--weights", str(weights["sr"])]) == 2
+    assert "task denoise needs same-size output" in _one_error_line(capsys)
+
+
 def test_test_with_a_missing_folder_is_one_line(tmp_path, capsys):
     assert main(["test", "--model", "identity", "--task", "denoise", "--data", str(tmp_path / "nope")]) == 2
     assert "no such folder" in _one_error_line(capsys)
@@ -172,6 +181,8 @@ def test_a_bad_file_in_a_batch_fails_alone_without_partial_output(tmp_path, caps
         ("wrong_channels", "does not fit semanir_unet_color"),
         ("pickle_with_code", "refused to load"),
         ("gray_model_color_image", "restores 1-channel (gray) images"),
+        ("sr_weights_for_denoising", "semanir_s_sr_x2 upscales x2; task denoise needs same-size output"),
+        ("denoiser_weights_for_sr", "semanir_unet_color upscales x1; task sr needs an upscaling model"),
     ],
 )
 def test_bad_inputs_end_in_one_line_and_exit_2(tmp_path, capsys, weights, case, expected):
@@ -196,6 +207,10 @@ def test_bad_inputs_end_in_one_line_and_exit_2(tmp_path, capsys, weights, case, 
         args[5] = str(evil)
     elif case == "gray_model_color_image":
         args[5] = str(weights["gray"])
+    elif case == "sr_weights_for_denoising":
+        args[5:] = [str(weights["sr"]), "--task", "denoise"]
+    elif case == "denoiser_weights_for_sr":
+        args += ["--task", "sr"]
     assert main(args) == 2
     assert expected in _one_error_line(capsys)
     assert not (out.exists() and any(out.iterdir()))

@@ -71,6 +71,18 @@ def _load_model(args: argparse.Namespace, task: str | None):
     return model, meta
 
 
+def _check_task_scale(model, meta: dict, task: str, scale: int | None = None) -> None:
+    """Refuse weights whose output size does not fit the task before any image is read: SR weights
+    on a same-size task (or the reverse) would otherwise fail, or write, only after a whole image."""
+    from .inference import model_geometry
+
+    got = model_geometry(model).scale
+    fits = (got == scale if scale else got > 1) if task == "sr" else got == 1
+    if not fits:
+        need = f"x{scale}" if scale else ("an upscaling model" if task == "sr" else "same-size output")
+        raise UsageError(f"{meta.get('model_name', 'these weights')} upscales x{got}; task {task} needs {need}")
+
+
 def _settings(args: argparse.Namespace):
     from .inference import pick_device, pick_dtype
 
@@ -108,6 +120,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
         model, meta = _load_model(args, args.task)
         if model.in_chans != protocol.channels:
             raise UsageError(f"{meta.get('model_name')} takes {model.in_chans}-channel images; the protocol uses {protocol.channels}")
+        _check_task_scale(model, meta, protocol.task, protocol.scale if protocol.task == "sr" else None)
         device, dtype = _settings(args)
         if args.self_ensemble:
             from .inference import check_self_ensemble
@@ -149,6 +162,8 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     model, meta = _load_model(args, args.task)
     device, dtype = _settings(args)
     task = args.task or meta.get("task")
+    if args.task:
+        _check_task_scale(model, meta, args.task)
     restorer = Restorer(
         model, task, args.tile, args.overlap, None, device, dtype, args.bayer_pattern, args.self_ensemble
     )

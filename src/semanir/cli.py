@@ -120,7 +120,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
         model, meta = _load_model(args, args.task)
         if model.in_chans != protocol.channels:
             raise UsageError(f"{meta.get('model_name')} takes {model.in_chans}-channel images; the protocol uses {protocol.channels}")
-        _check_task_scale(model, meta, protocol.task, protocol.scale if protocol.task == "sr" else None)
+        _check_task_scale(model, meta, protocol.task, protocol.scale)
         device, dtype = _settings(args)
         if args.self_ensemble:
             from .inference import check_self_ensemble

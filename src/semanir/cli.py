@@ -79,7 +79,7 @@ def _check_task_scale(model, meta: dict, task: str, scale: int | None = None) ->
     got = model_geometry(model).scale
     fits = (got == scale if scale else got > 1) if task == "sr" else got == 1
     if not fits:
-        need = f"x{scale}" if scale else ("an upscaling model" if task == "sr" else "same-size output")
+        need = "same-size output" if task != "sr" else f"x{scale}" if scale else "an upscaling model"
         raise UsageError(f"{meta.get('model_name', 'these weights')} upscales x{got}; task {task} needs {need}")
 
 

@@ -214,6 +214,8 @@ def test_bad_inputs_end_in_one_line_and_exit_2(tmp_path, capsys, weights, case, 
     assert main(args) == 2
     assert expected in _one_error_line(capsys)
     assert not (out.exists() and any(out.iterdir()))
+    if case not in ("unwritable", "gray_model_color_image"):  # refused before any image: no folder made
+        assert not out.exists()
     assert not (tmp_path / "PWNED").exists()
 
 

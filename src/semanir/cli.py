@@ -158,12 +158,12 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     inputs = collect_inputs(args.inputs)
     out_dir = Path(args.output)
     plan = plan_outputs(inputs, out_dir.resolve(), args.format)
-    check_writable(out_dir)
     model, meta = _load_model(args, args.task)
     device, dtype = _settings(args)
     task = args.task or meta.get("task")
     if args.task:
         _check_task_scale(model, meta, args.task)
+    check_writable(out_dir)  # after every refusal above, so none leaves an empty folder behind
     restorer = Restorer(
         model, task, args.tile, args.overlap, None, device, dtype, args.bayer_pattern, args.self_ensemble
     )

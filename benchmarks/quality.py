@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from semanir.data.benchmarks import get_benchmark
-from semanir.data.datasets import TestDataset
+from semanir.data.datasets import TestDataset, to_chw
 from semanir.data.degradations import bayer_mosaic
 from semanir.data.io import ImageError, quantize
 from semanir.data.protocols import DEMOSAIC_PATTERN, get_protocol
@@ -75,7 +75,7 @@ NLM_H_PER_SIGMA = 1.0
 
 def u8_to_batch(img: np.ndarray) -> torch.Tensor:
     """An 8-bit HxWx3 result of an OpenCV method -> the 1x3xHxW [0, 1] tensor `evaluate` expects."""
-    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)) / np.float32(255)).unsqueeze(0)
+    return to_chw(img / np.float32(255)).unsqueeze(0)
 
 
 def nlm_restorer(sigma: float):

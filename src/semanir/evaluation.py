@@ -85,10 +85,10 @@ def identity_restorer(protocol: Protocol):
     """The degraded input itself (bicubic-upscaled for SR): the baseline row of every table."""
     if protocol.task != "sr":
         return lambda x: x
+    from .data.datasets import to_chw
     from .data.degradations import bicubic_upscale
 
     def upscale(x: torch.Tensor) -> torch.Tensor:
-        up = bicubic_upscale(to_hwc(x[0]), protocol.scale)
-        return torch.from_numpy(np.ascontiguousarray(up.transpose(2, 0, 1))).unsqueeze(0)
+        return to_chw(bicubic_upscale(to_hwc(x[0]), protocol.scale)).unsqueeze(0)
 
     return upscale

@@ -36,7 +36,8 @@ def _paths(source: PathList) -> list[Path]:
     return paths
 
 
-def _chw(img: np.ndarray) -> torch.Tensor:
+def to_chw(img: np.ndarray) -> torch.Tensor:
+    """An HxWxC (or HxW) array -> a CxHxW float32 tensor: the inverse of ``evaluation.to_hwc``."""
     if img.ndim == 2:
         img = img[..., None]
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1), dtype=np.float32))
@@ -147,7 +148,7 @@ class TrainDataset(_Seeded, Dataset):
         else:
             clean = self.protocol.to_channels(to_float(flip_rotate(raw[y : y + p, x : x + p], mode)))
             degraded = self.protocol.degrade(clean, rng)
-        return _chw(degraded), _chw(clean)
+        return to_chw(degraded), to_chw(clean)
 
 
 class TestDataset(Dataset):
@@ -172,7 +173,7 @@ class TestDataset(Dataset):
         name = self.images.paths[index].stem
         clean = self.protocol.prepare_clean(to_float(self.images.raw(index)))
         degraded = self.protocol.degrade(clean, image_seed(self.base_seed, name))
-        return _chw(degraded), _chw(clean), name
+        return to_chw(degraded), to_chw(clean), name
 
 
 # --- paired files ----------------------------------------------------------------------------
@@ -290,4 +291,4 @@ class PairedFolderDataset(_Seeded, Dataset):
             if self.augment:
                 mode = int(rng.integers(8))
                 a, b = flip_rotate(a, mode), flip_rotate(b, mode)
-        return _chw(a), _chw(b), name
+        return to_chw(a), to_chw(b), name

@@ -221,3 +221,16 @@ def test_validation_and_logs(tmp_path):
     assert [r["iteration"] for r in rows] == ["2", "4"] and all(0 < float(r["psnr"]) < 100 for r in rows)
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     assert (run / "config.yaml").is_file() and (run / "weights" / "final.safetensors").is_file()
+
+
+def test_losses_by_name_match_their_definitions():
+    from semanir.training.losses import build_loss
+
+    pred, target = torch.tensor([0.0, 0.5, 1.0]), torch.tensor([0.25, 0.5, 0.0])
+    assert float(build_loss({"loss": "l1"})(pred, target)) == pytest.approx((0.25 + 0 + 1) / 3)
+    assert float(build_loss({"loss": "mse"})(pred, target)) == pytest.approx((0.0625 + 0 + 1) / 3)
+    assert float(build_loss({"loss": "charbonnier"})(pred, target)) == pytest.approx(
+        sum((d * d + 1e-6) ** 0.5 for d in (0.25, 0.0, 1.0)) / 3
+    )
+    with pytest.raises(ValueError, match="unknown loss 'l3'; choose l1, charbonnier, mse"):
+        build_loss({"loss": "l3"})

@@ -34,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
         # Start a new run from these weights (a .safetensors file or a shipped preset's name) with a
         # fresh optimizer: fine-tuning. Ignored when the run resumes from its own checkpoint.
         "init_weights": None,
-        "loss": "l1",  # l1 | charbonnier | smooth_l1+perceptual
+        "loss": "l1",  # l1 | charbonnier | mse | smooth_l1+perceptual
         "perceptual_weights": None,  # torchvision-layout VGG16 .pth, for the perceptual loss
         "perceptual_weight": 0.04,
         "optimizer": {"type": "adamw", "lr": 2.0e-4, "weight_decay": 0.0, "betas": [0.9, 0.99]},

@@ -1,4 +1,5 @@
-"""The losses of App. A.4: L1, Charbonnier (deblurring), smooth L1 + VGG perceptual (weather)."""
+"""The losses of App. A.4: L1, Charbonnier (deblurring), smooth L1 + VGG perceptual (weather),
+plus MSE, the loss PSNR measures, for fine-tuning a trained model towards that metric."""
 
 from __future__ import annotations
 
@@ -93,6 +94,8 @@ def build_loss(train_cfg: dict) -> nn.Module:
         return nn.L1Loss()
     if name == "charbonnier":
         return CharbonnierLoss()
+    if name == "mse":
+        return nn.MSELoss()
     if name == "smooth_l1+perceptual":
         return SmoothL1Perceptual(train_cfg["perceptual_weights"], train_cfg["perceptual_weight"])
-    raise ValueError(f"unknown loss {name!r}; choose l1, charbonnier or smooth_l1+perceptual")
+    raise ValueError(f"unknown loss {name!r}; choose l1, charbonnier, mse or smooth_l1+perceptual")

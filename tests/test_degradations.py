@@ -220,6 +220,26 @@ def test_malvar_borders_follow_matlab_reflection(pattern):
     np.testing.assert_allclose(deg.demosaic_malvar(cfa, pattern, rounding="none"), ref, atol=1e-6)
 
 
+@pytest.mark.parametrize("pattern", deg.BAYER_PATTERNS)
+def test_any_bayer_layout_re_phased_as_rggb_demosaics_like_its_own_layout(pattern):
+    # The padded mosaic must be a true RGGB mosaic of the same scene: every added sample is a real
+    # sample of the color RGGB wants there, so Malvar as RGGB, cropped back, equals Malvar in the
+    # input's own layout away from the (differently mirrored) first 2 rows/columns.
+    img = natural_image(23, 30)  # odd height on purpose
+    cfa = deg.bayer_mosaic(img, pattern)
+    padded, top, left = deg.pad_to_rggb(cfa, pattern)
+    assert (top, left) == {"RGGB": (0, 0), "GRBG": (0, 1), "GBRG": (1, 0), "BGGR": (1, 1)}[pattern]
+    assert padded.shape == (23 + top, 30 + left)
+    np.testing.assert_array_equal(padded[top:, left:], cfa)
+    shifted_img = np.pad(img, ((top, 0), (left, 0), (0, 0)), mode="reflect")
+    np.testing.assert_array_equal(padded, deg.bayer_mosaic(shifted_img, "RGGB"))
+    ours = deg.demosaic_malvar(padded, "RGGB", rounding="none")[top:, left:]
+    ref = deg.demosaic_malvar(cfa, pattern, rounding="none")
+    np.testing.assert_allclose(ours[2:-2, 2:-2], ref[2:-2, 2:-2], atol=1e-6)
+    with pytest.raises(ValueError, match="at least 2x2"):
+        deg.pad_to_rggb(np.zeros((1, 9), np.float32), pattern)
+
+
 def test_malvar_rounding_and_flat_images():
     img = natural_image(24, 24)
     cfa = deg.bayer_mosaic(img)

@@ -81,28 +81,31 @@ class Restorer:
         self.in_chans = self.model.in_chans
         self.scale = model_geometry(self.model).scale
 
-    def _prepare(self, pixels: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
-        """HWC input in the model's channel count; True when the result must go back to gray."""
+    def _prepare(self, pixels: np.ndarray, name: str) -> tuple[np.ndarray, bool, tuple[int, int]]:
+        """HWC input in the model's channel count; True when the result must go back to gray; the
+        (top, left) pixels to crop from the result."""
         gray = pixels.ndim == 2
         if self.task == "demosaic" and gray:
-            from .data.degradations import demosaic_malvar
+            from .data.degradations import demosaic_malvar, pad_to_rggb
 
-            return demosaic_malvar(pixels, self.bayer_pattern), False
+            # The shipped demosaicker learnt RGGB's artifacts: other layouts are re-phased as RGGB.
+            cfa, top, left = pad_to_rggb(pixels, self.bayer_pattern)
+            return demosaic_malvar(cfa, "RGGB"), False, (top, left)
         if gray:
             pixels = pixels[..., None]
         if self.in_chans == 3 and gray:
-            return np.repeat(pixels, 3, axis=2), True
+            return np.repeat(pixels, 3, axis=2), True, (0, 0)
         if self.in_chans == 1 and not gray:
             raise ImageError(f"{name}: this model restores 1-channel (gray) images, the input is RGB")
-        return pixels, False
+        return pixels, False, (0, 0)
 
     def restore_array(self, pixels: np.ndarray, name: str = "image", progress=None) -> np.ndarray:
-        hwc, back_to_gray = self._prepare(pixels, name)
+        hwc, back_to_gray, (top, left) = self._prepare(pixels, name)
         x = torch.from_numpy(np.ascontiguousarray(hwc.transpose(2, 0, 1))).unsqueeze(0)
         out = restore_tensor(
             self.model, x, self.tile, self.overlap, self.topk, self.device, self.dtype, progress, self.self_ensemble
         )
-        out = out[0].numpy().transpose(1, 2, 0)
+        out = out[0].numpy().transpose(1, 2, 0)[top:, left:]
         if back_to_gray or out.shape[2] == 1:
             out = out.mean(axis=2)
         return np.clip(out, 0.0, 1.0)

@@ -16,6 +16,7 @@ from .degradations import (
     image_seed,
     jpeg_compress,
     jpeg_compress_blind,
+    pad_to_rggb,
     to_gray_y,
 )
 from .io import ImageError, ImageFile, list_images, quantize, read_image, to_float, write_image
@@ -27,6 +28,6 @@ __all__ = [
     "Protocol", "TASKS", "TestDataset", "TrainDataset", "add_blind_gaussian_noise", "add_gaussian_noise",
     "bayer_mosaic", "bicubic_downscale", "bicubic_upscale", "demosaic_malvar", "get_benchmark",
     "get_protocol", "image_seed", "imresize", "jpeg_compress", "jpeg_compress_blind", "list_benchmarks",
-    "list_images", "modcrop", "quantize", "read_image", "resize_like_transweather", "to_float",
+    "list_images", "modcrop", "pad_to_rggb", "quantize", "read_image", "resize_like_transweather", "to_float",
     "to_gray_y", "write_image",
 ]  # fmt: skip

@@ -154,6 +154,22 @@ def bayer_mosaic(img: np.ndarray, pattern: str = "RGGB") -> np.ndarray:
     return cfa
 
 
+def pad_to_rggb(cfa: np.ndarray, pattern: str) -> tuple[np.ndarray, int, int]:
+    """Re-phase any Bayer layout as RGGB by mirroring one row and/or column in at the top/left.
+
+    The mirror skips the edge pixel (``b | a b``), so each added sample is a real sample of the
+    color the grid wants there. Returns the padded CFA and the (top, left) rows/columns to crop
+    from a result to get back to the input's frame. Lets a model trained on RGGB serve all four.
+    """
+    top, left = _pattern_offsets(pattern)["R"][0]
+    cfa = np.asarray(cfa)
+    if cfa.ndim == 3 and cfa.shape[2] == 1:
+        cfa = cfa[..., 0]
+    if cfa.ndim != 2 or min(cfa.shape) < 2:
+        raise ValueError(f"a Bayer mosaic must be an HxW image of at least 2x2, got shape {cfa.shape}")
+    return np.pad(cfa, ((top, 0), (left, 0)), mode="reflect"), top, left
+
+
 # Malvar-He-Cutler (2004) 5x5 gradient-corrected filters, in eighths. All are symmetric, so
 # OpenCV's correlation equals convolution.
 _G_AT_RB = (

@@ -27,7 +27,6 @@ from semanir.data.degradations import bayer_mosaic
 from semanir.data.io import ImageError, quantize
 from semanir.data.protocols import DEMOSAIC_PATTERN, get_protocol
 from semanir.evaluation import evaluate, identity_restorer, model_restorer, to_hwc
-from semanir.inference import self_ensemble_applies
 from semanir.pretrained import list_presets, preset_path
 from semanir.weights import model_from_weights
 
@@ -165,8 +164,8 @@ def main(argv=None) -> int:
               f"{training.get('iterations', '?')} iterations")  # fmt: skip
         ours = model_restorer(model, torch.device("cpu"))
         ours_x8 = None
-        if args.self_ensemble and self_ensemble_applies(task):
-            ours_x8 = model_restorer(model, torch.device("cpu"), self_ensemble=True)
+        if args.self_ensemble:
+            ours_x8 = model_restorer(model, torch.device("cpu"), self_ensemble=True, task=task)
         print("\n| set | level | method | PSNR | SSIM | seconds |\n|---|---|---|---|---|---|")
         for set_name, levels in SETS[(task, channels)]:
             if only_sets and set_name not in only_sets:

@@ -133,16 +133,20 @@ def test_restore_tiles_when_asked(tmp_path, capsys, weights):
     assert a.shape == b.shape and np.abs(a - b).mean() < 0.05
 
 
-def test_restore_self_ensemble_and_its_refusal_for_demosaicking(tmp_path, capsys, weights):
+def test_restore_self_ensemble_also_for_bayer_mosaics(tmp_path, weights):
     src = _write(tmp_path / "odd.png", np.random.default_rng(7).random((21, 30, 3)))
     base = ["restore", str(src), "--weights", str(weights["color"]), "--tile", "0"]
     assert main([*base, "-o", str(tmp_path / "plain")]) == 0
     assert main([*base, "-o", str(tmp_path / "x8"), "--self-ensemble"]) == 0
     plain, x8 = (read_image(tmp_path / d / "odd.png").pixels for d in ("plain", "x8"))
     assert x8.shape == plain.shape and 0 < np.abs(x8 - plain).max() < 0.5
-    assert main([*base, "-o", str(tmp_path / "cfa"), "--task", "demosaic", "--self-ensemble"]) == 2
-    assert "self-ensemble does not apply to demosaicking" in _one_error_line(capsys)
-    assert not (tmp_path / "cfa").exists() or not any((tmp_path / "cfa").iterdir())
+    # A 1-channel mosaic of odd size: each of the 8 views is a mosaic of another layout.
+    cfa = _write(tmp_path / "cfa.png", np.random.default_rng(8).random((21, 30)))
+    cfa_base = ["restore", str(cfa), "--weights", str(weights["color"]), "--tile", "0", "--task", "demosaic"]
+    for layout in ("RGGB", "GBRG"):
+        out = tmp_path / f"x8_{layout}"
+        assert main([*cfa_base, "-o", str(out), "--self-ensemble", "--bayer-pattern", layout]) == 0
+        assert read_image(out / "cfa.png").pixels.shape == (21, 30, 3)
 
 
 def test_restore_refuses_a_k_below_one_before_reading_anything(tmp_path, capsys, weights):

@@ -240,6 +240,18 @@ def test_any_bayer_layout_re_phased_as_rggb_demosaics_like_its_own_layout(patter
         deg.pad_to_rggb(np.zeros((1, 9), np.float32), pattern)
 
 
+@pytest.mark.parametrize("pattern", deg.BAYER_PATTERNS)
+def test_a_turned_or_mirrored_mosaic_is_the_mosaic_of_the_turned_image_in_the_layout_named(pattern):
+    img = natural_image(21, 30)  # odd height: the layout after a turn depends on the size
+    cfa = deg.bayer_mosaic(img, pattern)
+    for turns in range(4):
+        for mirror in (False, True):
+            view, layout = deg.transform_mosaic(cfa, pattern, turns, mirror)
+            turned = np.rot90(img, turns, axes=(0, 1))
+            turned = turned[:, ::-1] if mirror else turned
+            np.testing.assert_array_equal(view, deg.bayer_mosaic(np.ascontiguousarray(turned), layout))
+
+
 def test_malvar_rounding_and_flat_images():
     img = natural_image(24, 24)
     cfa = deg.bayer_mosaic(img)

@@ -122,11 +122,9 @@ def _cmd_test(args: argparse.Namespace) -> int:
             raise UsageError(f"{meta.get('model_name')} takes {model.in_chans}-channel images; the protocol uses {protocol.channels}")
         _check_task_scale(model, meta, protocol.task, protocol.scale)
         device, dtype = _settings(args)
-        if args.self_ensemble:
-            from .inference import check_self_ensemble
-
-            check_self_ensemble(protocol.task)
-        restore = model_restorer(model, device, dtype, args.tile, args.overlap, self_ensemble=args.self_ensemble)
+        restore = model_restorer(
+            model, device, dtype, args.tile, args.overlap, self_ensemble=args.self_ensemble, task=protocol.task
+        )
         label = f"{meta.get('model_name')} k={model.topk} impl={model.config.get('attn_impl')}"
         if args.self_ensemble:
             label += " x8 self-ensemble"
@@ -194,7 +192,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: cuda if present)")
     p.add_argument("--precision", default="auto", help="auto (fp32 on CPU, bf16/fp16 on GPU), fp32, fp16, bf16")
     p.add_argument("--self-ensemble", action="store_true",
-                   help="average over the 8 rotations/mirrors of the input (8x the time; not for demosaic)")  # fmt: skip
+                   help="average over the 8 rotations/mirrors of the input (8x the time)")  # fmt: skip
 
 
 def _bench_header(device, args: argparse.Namespace) -> str:

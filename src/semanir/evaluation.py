@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .data.protocols import Protocol
-from .inference import restore_tensor
+from .inference import restore_mosaic, restore_tensor
 
 
 @dataclass
@@ -73,12 +73,22 @@ def evaluate(
 
 
 def model_restorer(
-    model: nn.Module, device, dtype=torch.float32, tile=None, overlap=None, topk=None, self_ensemble=False
+    model: nn.Module, device, dtype=torch.float32, tile=None, overlap=None, topk=None, self_ensemble=False, task=None
 ):
     model = model.to(device).eval()
-    return lambda x: restore_tensor(
-        model, x, tile=tile, overlap=overlap, topk=topk, device=device, dtype=dtype, self_ensemble=self_ensemble
-    )
+    run = dict(tile=tile, overlap=overlap, topk=topk, device=device, dtype=dtype)
+    if task == "demosaic" and self_ensemble:
+        from .data.degradations import bayer_mosaic
+        from .data.protocols import DEMOSAIC_PATTERN
+
+        # The protocol's input is Malvar's output, which keeps every measured sample: re-mosaicking
+        # it gives back the mosaic, whose 8 views restore_mosaic demosaics.
+        def ensemble(x: torch.Tensor) -> torch.Tensor:
+            cfa = bayer_mosaic(to_hwc(x[0]), DEMOSAIC_PATTERN)
+            return restore_mosaic(model, cfa, DEMOSAIC_PATTERN, self_ensemble=True, **run)
+
+        return ensemble
+    return lambda x: restore_tensor(model, x, self_ensemble=self_ensemble, **run)
 
 
 def identity_restorer(protocol: Protocol):

@@ -13,6 +13,7 @@ import math
 import os
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -118,14 +119,31 @@ def _check_tiling(tile: int, overlap: int, granule: int) -> tuple[int, int]:
 DIHEDRAL = [(turns, mirror) for turns in range(4) for mirror in (False, True)]
 
 
-def self_ensemble_applies(task: str | None) -> bool:
-    # A mirror or a quarter turn moves a mosaic's colours to other Bayer sites.
-    return task != "demosaic"
+def restore_mosaic(
+    model: nn.Module, cfa, pattern: str = "RGGB", self_ensemble: bool = False, progress=None, **run
+) -> torch.Tensor:
+    """Demosaic an HxW Bayer mosaic in [0, 1]: MATLAB's demosaic, then ``model`` (App. A.1).
 
+    Any layout is re-phased as RGGB first, the layout the shipped demosaicker learnt. A mirror or a
+    quarter turn of a mosaic is a mosaic of another layout, so ``self_ensemble`` turns the mosaic
+    itself (not Malvar's output, whose artifacts would land on the wrong sites) and demosaics each of
+    the 8 views the same way. ``run`` is passed to :func:`restore_tensor`; returns (1, 3, H, W).
+    """
+    from .data.degradations import demosaic_malvar, pad_to_rggb, transform_mosaic
 
-def check_self_ensemble(task: str | None) -> None:
-    if not self_ensemble_applies(task):
-        raise ValueError("self-ensemble does not apply to demosaicking: rotating a mosaic changes its Bayer pattern")
+    views = DIHEDRAL if self_ensemble else DIHEDRAL[:1]
+    total = torch.zeros(())
+    for i, (turns, mirror) in enumerate(views):
+        step = None
+        if progress:
+            step = lambda done, n, i=i: progress(i * n + done, len(views) * n)  # noqa: E731
+        view, layout = transform_mosaic(cfa, pattern, turns, mirror)
+        padded, top, left = pad_to_rggb(view, layout)
+        rgb = demosaic_malvar(padded, "RGGB")
+        x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).unsqueeze(0)
+        out = restore_tensor(model, x, progress=step, **run)[:, :, top:, left:]
+        total = total + _untransform(out, turns, mirror)
+    return total / len(views)
 
 
 def _transform(x: torch.Tensor, turns: int, mirror: bool) -> torch.Tensor:

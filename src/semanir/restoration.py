@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, read_image, write_image
-from .inference import check_self_ensemble, model_geometry, restore_tensor
+from .inference import model_geometry, restore_mosaic, restore_tensor
 
 
 def collect_inputs(specs: list[str]) -> list[Path]:
@@ -75,37 +75,30 @@ class Restorer:
     self_ensemble: bool = False
 
     def __post_init__(self):
-        if self.self_ensemble:
-            check_self_ensemble(self.task)
         self.model = self.model.to(self.device).eval()
         self.in_chans = self.model.in_chans
         self.scale = model_geometry(self.model).scale
 
-    def _prepare(self, pixels: np.ndarray, name: str) -> tuple[np.ndarray, bool, tuple[int, int]]:
-        """HWC input in the model's channel count; True when the result must go back to gray; the
-        (top, left) pixels to crop from the result."""
+    def _prepare(self, pixels: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
+        """HWC input in the model's channel count; True when the result must go back to gray."""
         gray = pixels.ndim == 2
-        if self.task == "demosaic" and gray:
-            from .data.degradations import demosaic_malvar, pad_to_rggb
-
-            # The shipped demosaicker learnt RGGB's artifacts: other layouts are re-phased as RGGB.
-            cfa, top, left = pad_to_rggb(pixels, self.bayer_pattern)
-            return demosaic_malvar(cfa, "RGGB"), False, (top, left)
         if gray:
             pixels = pixels[..., None]
         if self.in_chans == 3 and gray:
-            return np.repeat(pixels, 3, axis=2), True, (0, 0)
+            return np.repeat(pixels, 3, axis=2), True
         if self.in_chans == 1 and not gray:
             raise ImageError(f"{name}: this model restores 1-channel (gray) images, the input is RGB")
-        return pixels, False, (0, 0)
+        return pixels, False
 
     def restore_array(self, pixels: np.ndarray, name: str = "image", progress=None) -> np.ndarray:
-        hwc, back_to_gray, (top, left) = self._prepare(pixels, name)
+        run = dict(tile=self.tile, overlap=self.overlap, topk=self.topk, device=self.device, dtype=self.dtype)
+        if self.task == "demosaic" and pixels.ndim == 2:
+            out = restore_mosaic(self.model, pixels, self.bayer_pattern, self.self_ensemble, progress, **run)
+            return np.clip(out[0].numpy().transpose(1, 2, 0), 0.0, 1.0)
+        hwc, back_to_gray = self._prepare(pixels, name)
         x = torch.from_numpy(np.ascontiguousarray(hwc.transpose(2, 0, 1))).unsqueeze(0)
-        out = restore_tensor(
-            self.model, x, self.tile, self.overlap, self.topk, self.device, self.dtype, progress, self.self_ensemble
-        )
-        out = out[0].numpy().transpose(1, 2, 0)[top:, left:]
+        out = restore_tensor(self.model, x, progress=progress, self_ensemble=self.self_ensemble, **run)
+        out = out[0].numpy().transpose(1, 2, 0)
         if back_to_gray or out.shape[2] == 1:
             out = out.mean(axis=2)
         return np.clip(out, 0.0, 1.0)

@@ -154,6 +154,24 @@ def bayer_mosaic(img: np.ndarray, pattern: str = "RGGB") -> np.ndarray:
     return cfa
 
 
+def transform_mosaic(cfa: np.ndarray, pattern: str, turns: int, mirror: bool) -> tuple[np.ndarray, str]:
+    """Rotate a Bayer mosaic by ``turns`` quarter turns (then mirror left-right if asked) and name the
+    layout it has then: every view of a Bayer grid is a Bayer grid, but which one depends on the
+    image's size as well as the turn, so it is read off the transformed map of color sites."""
+    sites = np.empty(np.asarray(cfa).shape[:2], np.int8)
+    for channel, letter in enumerate("RGB"):
+        for dy, dx in _pattern_offsets(pattern)[letter]:
+            sites[dy::2, dx::2] = channel
+
+    def view(a: np.ndarray) -> np.ndarray:
+        a = np.rot90(a, turns, axes=(0, 1))
+        return a[:, ::-1] if mirror else a
+
+    sites = view(sites)
+    layout = "".join("RGB"[sites[y, x]] for y, x in ((0, 0), (0, 1), (1, 0), (1, 1)))
+    return np.ascontiguousarray(view(cfa)), layout
+
+
 def pad_to_rggb(cfa: np.ndarray, pattern: str) -> tuple[np.ndarray, int, int]:
     """Re-phase any Bayer layout as RGGB by mirroring one row and/or column in at the top/left.
 

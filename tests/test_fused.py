@@ -93,6 +93,9 @@ def test_cpu_path_accepts_half_inputs_and_returns_their_dtype():
 @needs_numba
 @pytest.mark.parametrize("name", ["semanir_s_sr_x2", "semanir_unet_color"])
 def test_tiny_model_with_the_cpu_path_equals_mask(name):
+    # A fixed input: top-k is discontinuous, so the ~1e-8 rounding differences of one stage can flip
+    # a near-tie in the next stage's dictionary. About 1 random input in 60 has one (seen in CI).
+    torch.manual_seed(0)
     x = torch.rand(2, 3, 19, 26)
     results = []
     for impl in ("cpu", "mask"):

@@ -131,18 +131,25 @@ def restore_mosaic(
     """
     from .data.degradations import demosaic_malvar, pad_to_rggb, transform_mosaic
 
-    views = DIHEDRAL if self_ensemble else DIHEDRAL[:1]
+    def restore_view(turns: int, mirror: bool, step) -> torch.Tensor:
+        view, layout = transform_mosaic(cfa, pattern, turns, mirror)
+        padded, top, left = pad_to_rggb(view, layout)
+        rgb = demosaic_malvar(padded, "RGGB")
+        x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).unsqueeze(0)
+        return restore_tensor(model, x, progress=step, **run)[:, :, top:, left:]
+
+    return _average_views(restore_view, DIHEDRAL if self_ensemble else DIHEDRAL[:1], progress)
+
+
+def _average_views(restore_view, views, progress=None) -> torch.Tensor:
+    """Mean of ``restore_view(turns, mirror, step)`` over ``views``, each turned back; ``step``
+    reports one view's progress as a share of the whole."""
     total = torch.zeros(())
     for i, (turns, mirror) in enumerate(views):
         step = None
         if progress:
             step = lambda done, n, i=i: progress(i * n + done, len(views) * n)  # noqa: E731
-        view, layout = transform_mosaic(cfa, pattern, turns, mirror)
-        padded, top, left = pad_to_rggb(view, layout)
-        rgb = demosaic_malvar(padded, "RGGB")
-        x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).unsqueeze(0)
-        out = restore_tensor(model, x, progress=step, **run)[:, :, top:, left:]
-        total = total + _untransform(out, turns, mirror)
+        total = total + _untransform(restore_view(turns, mirror, step), turns, mirror)
     return total / len(views)
 
 
@@ -177,14 +184,13 @@ def restore_tensor(
     of SwinIR and GRL): 8x the time for a small gain.
     """
     if self_ensemble:
-        total = torch.zeros(())
-        for i, (turns, mirror) in enumerate(DIHEDRAL):
-            step = None
-            if progress:
-                step = lambda done, n, i=i: progress(i * n + done, len(DIHEDRAL) * n)  # noqa: E731
-            out = restore_tensor(model, _transform(x, turns, mirror), tile, overlap, topk, device, dtype, step)
-            total = total + _untransform(out, turns, mirror)
-        return total / len(DIHEDRAL)
+        return _average_views(
+            lambda turns, mirror, step: restore_tensor(
+                model, _transform(x, turns, mirror), tile, overlap, topk, device, dtype, step
+            ),
+            DIHEDRAL,
+            progress,
+        )
     device = device or x.device
     geo = model_geometry(model)
     b, c, h, w = x.shape

@@ -163,7 +163,7 @@ def demosaicker():
 
 
 # RGB PSNR, the paper's demosaicking protocol. Measured on this crop with the shipped weights
-# (2400 CPU iterations from the denoiser): MATLAB's demosaic (Malvar) 32.57 dB, ours 38.23 (+5.66);
+# (3500 CPU iterations from the denoiser): MATLAB's demosaic (Malvar) 32.57 dB, ours 38.47 (+5.90);
 # the denoiser it started from gives 33.43 (+0.86), so this fails unless the demosaicking training took.
 def test_the_shipped_demosaicker_beats_matlab_demosaic_on_an_image_it_never_saw(demosaicker):
     clean = _astronaut_crop()
@@ -174,8 +174,8 @@ def test_the_shipped_demosaicker_beats_matlab_demosaic_on_an_image_it_never_saw(
 
 
 # The network only saw RGGB mosaics; other layouts are re-phased as RGGB before Malvar. Measured on
-# this crop: Malvar 32.52-32.63 dB in the three other layouts; ours 38.18-38.45 (+5.6 to +5.9), where
-# feeding the network their own-layout Malvar output gave only 33.24-33.62 (+0.7 to +1.0).
+# this crop: Malvar 32.52-32.63 dB in the three other layouts; ours 38.41-38.68 (+5.8 to +6.2), where
+# feeding the network their own-layout Malvar output gave only 33.24-33.62 (+0.7 to +1.0; earlier weights).
 @pytest.mark.parametrize("pattern", ["GRBG", "GBRG", "BGGR"])
 def test_the_shipped_demosaicker_serves_every_bayer_layout(demosaicker, pattern):
     clean = _astronaut_crop()
@@ -188,8 +188,8 @@ def test_the_shipped_demosaicker_serves_every_bayer_layout(demosaicker, pattern)
     assert after - before > 3.5, (before, after)
 
 
-# The x8 self-ensemble turns the mosaic, not Malvar's output. Measured on this crop: plain 38.23 dB,
-# x8 38.48 (RGGB); +0.25 to +0.46 dB on the four layouts and on a 95x93 crop.
+# The x8 self-ensemble turns the mosaic, not Malvar's output. Measured on this crop: plain 38.47 dB,
+# x8 38.65 (RGGB); +0.18 to +0.41 dB on the four layouts, +0.13 to +0.22 on a 95x93 crop.
 def test_the_demosaicking_self_ensemble_gains_and_semanir_test_runs_it_alike(demosaicker):
     clean = _astronaut_crop()
     cfa = bayer_mosaic(clean, "RGGB")
@@ -206,7 +206,7 @@ def test_the_demosaicking_self_ensemble_gains_and_semanir_test_runs_it_alike(dem
 
 def test_restore_task_demosaic_turns_the_example_bayer_mosaic_into_color(tmp_path):
     # The README's example: a 1-channel RGGB mosaic PNG of the astronaut crop. Restore runs MATLAB's
-    # demosaic on it first, as the paper does. Measured: Malvar 32.46 dB, ours 36.03.
+    # demosaic on it first, as the paper does. Measured: Malvar 32.46 dB, ours 36.09.
     mosaic = read_image(EXAMPLES / "astronaut_bayer.png").pixels
     assert mosaic.ndim == 2
     out = _restore_example_with_cli(tmp_path, "astronaut_bayer.png", "demosaic")

@@ -141,27 +141,29 @@ def _pattern_offsets(pattern: str) -> dict[str, list[tuple[int, int]]]:
     return where
 
 
+def _color_sites(shape: tuple[int, ...], pattern: str) -> np.ndarray:
+    """HxW map of the channel (0 R, 1 G, 2 B) a Bayer sensor of ``pattern`` samples at each pixel."""
+    sites = np.empty(shape[:2], np.int8)
+    for channel, letter in enumerate("RGB"):
+        for dy, dx in _pattern_offsets(pattern)[letter]:
+            sites[dy::2, dx::2] = channel
+    return sites
+
+
 def bayer_mosaic(img: np.ndarray, pattern: str = "RGGB") -> np.ndarray:
     """Keep one color per pixel as a Bayer sensor does; `pattern` names the top-left 2x2 block
     row by row. Returns an HxW float32 CFA image."""
     img = to_float(img)
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"bayer_mosaic expects an RGB image, got shape {img.shape}")
-    cfa = np.empty(img.shape[:2], np.float32)
-    for channel, letter in enumerate("RGB"):
-        for dy, dx in _pattern_offsets(pattern)[letter]:
-            cfa[dy::2, dx::2] = img[dy::2, dx::2, channel]
-    return cfa
+    return np.take_along_axis(img, _color_sites(img.shape, pattern)[..., None], axis=2)[..., 0]
 
 
 def transform_mosaic(cfa: np.ndarray, pattern: str, turns: int, mirror: bool) -> tuple[np.ndarray, str]:
     """Rotate a Bayer mosaic by ``turns`` quarter turns (then mirror left-right if asked) and name the
     layout it has then: every view of a Bayer grid is a Bayer grid, but which one depends on the
     image's size as well as the turn, so it is read off the transformed map of color sites."""
-    sites = np.empty(np.asarray(cfa).shape[:2], np.int8)
-    for channel, letter in enumerate("RGB"):
-        for dy, dx in _pattern_offsets(pattern)[letter]:
-            sites[dy::2, dx::2] = channel
+    sites = _color_sites(np.asarray(cfa).shape, pattern)
 
     def view(a: np.ndarray) -> np.ndarray:
         a = np.rot90(a, turns, axes=(0, 1))

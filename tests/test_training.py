@@ -190,6 +190,16 @@ def test_learning_rate_halves_at_the_milestones():
     assert learning_rate(cfg, 950_000) == pytest.approx(2e-4 / 16)
 
 
+def test_numbers_in_exponent_form_are_floats(tmp_path):
+    # PyYAML's YAML 1.1 rules read "5e-5" as a string; the optimizer would then fail with a traceback.
+    path = tmp_path / "run.yaml"
+    path.write_text("base: tiny_denoise\ntrain:\n  optimizer: {lr: 3e-4}\n")
+    cfg = load_config(path, ["train.optimizer.lr=5e-5", "train.ema_decay=1E-3"])
+    assert cfg["train"]["optimizer"]["lr"] == 5e-5 and cfg["train"]["ema_decay"] == 1e-3
+    assert load_config(path)["train"]["optimizer"]["lr"] == 3e-4
+    assert load_config(path, ["name=12e"])["name"] == "12e"  # not a number: stays a string
+
+
 def test_config_errors_are_one_line():
     with pytest.raises(ConfigError, match="unknown config key 'train.iteratons'"):
         load_config("tiny_denoise", ["train.iteratons=5"])

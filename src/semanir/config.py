@@ -4,11 +4,24 @@ defaults every training run starts from."""
 from __future__ import annotations
 
 import copy
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reads ``1e-4`` as a float, as YAML 1.2 does; PyYAML's 1.1 rules want a dot
+    (``1.0e-4``) and would hand the optimizer the string "1e-4"."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 # Every key a training config may set, with its default (App. A.4 where the paper says).
 DEFAULTS: dict[str, Any] = {
@@ -92,7 +105,7 @@ def _read_one(source: str | Path) -> dict:
             raise ConfigError(f"no config file {source!r} and no shipped config of that name (shipped: {', '.join(shipped_configs())})")
         text = shipped.read_text()
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_Loader) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{source}: invalid YAML ({str(err).splitlines()[0]})") from None
     if not isinstance(data, dict):
@@ -121,7 +134,7 @@ def parse_override(text: str) -> dict:
         raise ConfigError(f"override {text!r} is not of the form key.sub=value")
     key, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw)
+        value = yaml.load(raw, Loader=_Loader)
     except yaml.YAMLError:
         value = raw
     nested: dict = {}

@@ -36,18 +36,22 @@ class WindowGrid:
         return self.window[0] * self.window[1]
 
     def partition(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, Hp, Wp) -> (B * windows, N, C)."""
+        """(B, C, Hp, Wp), in either memory format -> (B * windows, N, C)."""
         b, c, h, w = x.shape
         wh, ww = self.window
-        x = x.view(b, c, h // wh, wh, w // ww, ww).permute(0, 2, 4, 3, 5, 1)
+        x = x.permute(0, 2, 3, 1).reshape(b, h // wh, wh, w // ww, ww, c).permute(0, 1, 3, 2, 4, 5)
         return x.reshape(-1, wh * ww, c)
 
     def merge(self, t: torch.Tensor) -> torch.Tensor:
-        """(B * windows, N, C) -> (B, C, Hp, Wp)."""
+        """(B * windows, N, C) -> (B, C, Hp, Wp) in channels_last memory format.
+
+        Tokens are channel-minor already, so channels_last costs one copy like NCHW would, and
+        CPU convolutions (depth-wise ones above all) run 2-3x faster on it.
+        """
         wh, ww = self.window
         c = t.shape[-1]
-        t = t.view(self.batch, self.height // wh, self.width // ww, wh, ww, c).permute(0, 5, 1, 3, 2, 4)
-        return t.reshape(self.batch, c, self.height, self.width)
+        t = t.view(self.batch, self.height // wh, self.width // ww, wh, ww, c).permute(0, 1, 3, 2, 4, 5)
+        return t.reshape(self.batch, self.height, self.width, c).permute(0, 3, 1, 2)
 
 
 def pad_to_multiple(x: torch.Tensor, mult_h: int, mult_w: int, top: int = 0, left: int = 0) -> torch.Tensor:

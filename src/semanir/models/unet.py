@@ -132,4 +132,5 @@ class SemanIRUNet(SemanIRBase):
                 feat = self.fuse[level](self.up[level](feat), skips[level])
             feat = self.decoder[level](feat, k)
         feat = self.final(feat, k)
-        return (self.conv_last(feat) + inp)[:, :, :h, :w]
+        # Stages hand back channels_last maps (WindowGrid.merge); callers get a plain NCHW tensor.
+        return (self.conv_last(feat) + inp)[:, :, :h, :w].contiguous()

@@ -165,6 +165,25 @@ def test_shifted_alternate_stages_option():
         assert model(torch.rand(1, 3, 19, 23)).shape == (1, 3, 38, 46)
 
 
+@pytest.mark.parametrize("shift", [False, True])
+def test_a_shifted_stage_cuts_its_windows_half_a_window_off_the_grid(shift):
+    # Per-token FFN, so only attention (within a window) and the stage's 3x3 conv (one pixel of
+    # halo) carry a change from one token to another. Unshifted, 4x4 windows start at 0, 4; shifted,
+    # at -2, 2, 6 (the two rows above the map reflect rows 2 and 1), so a change at (3, 3) reaches
+    # the top-left window only in the unshifted grid.
+    torch.manual_seed(0)
+    stage = layers_module.SemanIRStage(8, 1, 2, window_size=4, attn_impl="mask", shift=shift).eval()
+    x = torch.rand(1, 8, 8, 8)
+    bumped = x.clone()
+    bumped[..., 3, 3] += 1.0
+    with torch.no_grad():
+        change = (stage(bumped, topk=15) - stage(x, topk=15)).abs().sum(1)[0]
+    window = slice(2, 6) if shift else slice(0, 4)
+    expected = torch.zeros(8, 8, dtype=torch.bool)
+    expected[max(window.start - 1, 0) : window.stop + 1, max(window.start - 1, 0) : window.stop + 1] = True
+    assert torch.equal(change > 0, expected)
+
+
 def test_bicubic_skip_starts_at_bicubic_and_then_learns_a_residual():
     model = tiny_model("semanir_s_sr_x2", bicubic_skip=True)
     x = torch.rand(2, 3, 19, 23)

@@ -28,7 +28,7 @@ from semanir.data.io import ImageError, quantize
 from semanir.data.protocols import DEMOSAIC_PATTERN, get_protocol
 from semanir.evaluation import evaluate, identity_restorer, model_restorer, to_hwc
 from semanir.pretrained import list_presets, preset_path
-from semanir.weights import model_from_weights
+from semanir.weights import model_from_weights, total_iterations
 
 # (task, channels) -> [(set, levels)]
 SETS = {
@@ -161,7 +161,7 @@ def main(argv=None) -> int:
         training = meta.get("training", {})
         params = sum(p.numel() for p in model.parameters())
         print(f"\n## preset {preset}: {meta['model_name']}, {params / 1e6:.2f}M parameters, k={model.topk}, "
-              f"{training.get('iterations', '?')} iterations")  # fmt: skip
+              f"{total_iterations(training)} iterations in all")  # fmt: skip
         ours = model_restorer(model, torch.device("cpu"))
         ours_x8 = None
         if args.self_ensemble:

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 
 from semanir.config import ConfigError, load_config
 from semanir.training.engine import Trainer, TrainingError, learning_rate, topk_for_iteration
-from semanir.weights import read_weights
+from semanir.weights import read_weights, total_iterations
 from tests.helpers import make_images, run_cli
 
 ITERATIONS = 60
@@ -159,7 +159,7 @@ def test_init_weights_starts_a_new_run_from_weights_and_records_their_history(tm
     trainer.fit()
     meta = read_weights(tuned / "weights" / "final.safetensors")[1]
     summary = json.loads(meta["training"])
-    assert summary["iterations"] == 2
+    assert summary["iterations"] == 2 and total_iterations(summary) == 3 + 2
     assert summary["init_weights"] == {"weights": str(start), "training": json.loads(read_weights(start)[1]["training"])}
     # lr 0: the tuned weights are the starting ones.
     tuned_state = load_file(tuned / "weights" / "final.safetensors")

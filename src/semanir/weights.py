@@ -34,6 +34,16 @@ def decoded_metadata(raw: dict[str, str]) -> dict[str, Any]:
     return {k: _decode(v) for k, v in raw.items()}
 
 
+def total_iterations(training: dict) -> int:
+    """Iterations over every run behind a weights file: a run started from other weights
+    (``train.init_weights``) records their training summary under ``init_weights``."""
+    total = 0
+    while training:
+        total += int(training.get("iterations", 0))
+        training = (training.get("init_weights") or {}).get("training") or {}
+    return total
+
+
 def model_metadata(model: nn.Module, **extra: Any) -> dict[str, str]:
     meta = {
         "semanir_format": FORMAT_VERSION,

@@ -147,13 +147,14 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
         Trainer(_tiny_cfg(tmp_path, "train.iterations=4"), resume=None, progress=False)
 
 
-def test_init_weights_starts_a_new_run_from_weights_and_records_their_history(tmp_path):
+def test_init_weights_starts_a_new_run_from_weights_and_records_their_history(tmp_path, capsys):
     Trainer(_tiny_cfg(tmp_path, "train.iterations=3", "train.checkpoint_every=3"), progress=False).fit()
     start = tmp_path / "run" / "weights" / "final.safetensors"
     tuned = tmp_path / "tuned"
     trainer = Trainer(_tiny_cfg(tmp_path, f"output_dir={tuned}", f"train.init_weights={start}", "train.iterations=2",
                                 "train.optimizer.lr=0.0"), progress=False)  # fmt: skip
     assert trainer.iteration == 0
+    assert f"starting from {start} (3 iterations in all)" in capsys.readouterr().out
     start_state, own = load_file(start), trainer.model.state_dict()
     assert all(torch.equal(v, own[k]) for k, v in start_state.items())
     trainer.fit()
@@ -168,6 +169,10 @@ def test_init_weights_starts_a_new_run_from_weights_and_records_their_history(tm
     # A resumed fine-tuning run keeps the record; a model that does not fit is refused in one line.
     resumed = Trainer(_tiny_cfg(tmp_path, f"output_dir={tuned}", "train.iterations=3"), progress=False)
     assert resumed.init_summary["weights"] == str(start)
+    third = tuned / "weights" / "final.safetensors"
+    capsys.readouterr()
+    Trainer(_tiny_cfg(tmp_path, f"output_dir={tmp_path / 'third'}", f"train.init_weights={third}"), progress=False)
+    assert f"starting from {third} (5 iterations in all)" in capsys.readouterr().out
     with pytest.raises(TrainingError, match=r"^train.init_weights: .* does not fit .*shape mismatch"):
         Trainer(_tiny_cfg(tmp_path, f"output_dir={tmp_path / 'other'}", f"train.init_weights={start}", "model.dims=[16, 32, 64, 128]"),
                 progress=False)  # fmt: skip

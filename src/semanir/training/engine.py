@@ -25,7 +25,8 @@ from .. import __version__, create_model
 from ..config import ConfigError, dump_config
 from ..fileio import atomic_write
 from ..weights import (
-    WeightsError, decoded_metadata, load_state_dict_checked, read_weights, save_weights, without_runtime_choices,
+    WeightsError, decoded_metadata, load_state_dict_checked, read_weights, save_weights, total_iterations,
+    without_runtime_choices,
 )  # fmt: skip
 from .distributed import all_ranks_agree, barrier, cleanup, init_distributed, max_parameter_divergence
 from .losses import build_loss
@@ -194,8 +195,8 @@ class Trainer:
         training = decoded_metadata(meta).get("training")
         self.init_summary = {"weights": str(source), "training": training}
         if self.dist.is_main:
-            done = training.get("iterations") if isinstance(training, dict) else None
-            print(f"starting from {path}" + (f" ({done} iterations)" if done is not None else ""), flush=True)
+            done = total_iterations(training) if isinstance(training, dict) else 0
+            print(f"starting from {path}" + (f" ({done} iterations in all)" if done else ""), flush=True)
 
     def save_checkpoint(self) -> None:
         if not self.dist.is_main:

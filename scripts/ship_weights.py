@@ -14,7 +14,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from semanir.weights import model_from_weights, save_weights
+from semanir.weights import model_from_weights, save_weights, total_iterations
 
 PRETRAINED = Path(__file__).resolve().parents[1] / "src" / "semanir" / "pretrained"
 MAX_BYTES = 30 * 2**20
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     if size > MAX_BYTES:
         path.unlink()
         raise SystemExit(f"{path}: {size / 2**20:.1f} MiB is over the {MAX_BYTES // 2**20} MiB limit; not shipped")
-    print(f"{path}: {size / 2**20:.1f} MiB, {training['iterations']} iterations, {training}")
+    print(f"{path}: {size / 2**20:.1f} MiB, {total_iterations(training)} iterations in all, {training}")
     return 0
 
 

@@ -19,6 +19,7 @@ _IMPLEMENTATIONS: dict[str, AttentionFn] = {
     "mask": mask_attention,
     "gather": gather_attention,
     "triton": partial(fused_attention, "triton"),
+    "flash": partial(fused_attention, "flash"),
     "cpu": partial(fused_attention, "cpu"),
 }
 AUTO = "auto"
@@ -48,44 +49,59 @@ def check_implementation(name: str) -> str:
     return name
 
 
+# `auto` on CUDA: the gather kernel does K/N of the work on CUDA cores, `flash` all of it on tensor
+# cores; gather wins only where K/N is small. Crossover measured on an H200 (benchmarks/RESULTS.md,
+# "flash vs gather"); `flash` from K >= N / FLASH_MIN_RATIO.
+FLASH_MIN_RATIO = 16
+
+
 @lru_cache(maxsize=None)
-def _triton_works(device: torch.device) -> bool:
+def _kernel_works(backend: str, device: torch.device) -> bool:
     """One tiny forward against ``gather`` on ``device``: importable is not the same as working."""
-    if backend_error("triton"):
+    if backend_error(backend):
         return False
     g = torch.Generator(device="cpu").manual_seed(0)
     q, k, v = (torch.randn(1, 2, 16, 8, generator=g).to(device) for _ in range(3))
     bias = torch.randn(2, table_size((4, 4)), generator=g).to(device)
     index = build_key_semantic_dictionary(torch.randn(1, 16, 4, generator=g).to(device), 5)
     try:
-        out = fused_attention("triton", q, k, v, index, bias, (4, 4))
+        out = fused_attention(backend, q, k, v, index, bias, (4, 4))
         ok = bool((out - gather_attention(q, k, v, index, bias, (4, 4))).abs().max() < 1e-3)
     except Exception as err:  # a broken driver/compiler must not take the model down
-        warnings.warn(f"attn_impl='auto': the Triton kernel failed on {device} ({err}); using 'mask'")
+        warnings.warn(f"attn_impl='auto': the {backend!r} kernel failed on {device} ({err}); not using it")
         return False
     if not ok:
-        warnings.warn(f"attn_impl='auto': the Triton kernel disagrees with 'gather' on {device}; using 'mask'")
+        warnings.warn(f"attn_impl='auto': the {backend!r} kernel disagrees with 'gather' on {device}; not using it")
     return ok
 
 
-def resolve_implementation(impl: str, device: torch.device | str) -> str:
-    """The implementation that ``impl`` runs on tensors of ``device``.
+def _auto_cuda(device: torch.device, n: int | None, k: int | None) -> str:
+    gather_first = n is not None and k is not None and k * FLASH_MIN_RATIO < n
+    for backend in ("triton", "flash") if gather_first else ("flash", "triton"):
+        if _kernel_works(backend, device):
+            return backend
+    return "mask"
 
-    ``auto``: CUDA -> ``triton`` when importable and working, else ``mask``; CPU -> ``cpu`` (the
-    numba fast path) when numba is installed, else ``mask``; other devices -> ``mask``.
+
+def resolve_implementation(impl: str, device: torch.device | str, n: int | None = None, k: int | None = None) -> str:
+    """The implementation that ``impl`` runs on tensors of ``device`` (windows of ``n`` tokens, ``k`` keys).
+
+    ``auto``: CUDA -> ``flash`` (tensor cores), or the ``triton`` gather kernel where
+    k < n / FLASH_MIN_RATIO, whichever of them works, else ``mask``; CPU -> ``cpu`` (the numba fast
+    path) when numba is installed, else ``mask``; other devices -> ``mask``.
     An explicit name that cannot run on ``device`` raises ImplementationUnavailable.
     """
     device = torch.device(device)
     check_implementation(impl)
     if impl == AUTO:
         if device.type == "cuda":
-            return "triton" if _triton_works(device) else "mask"
+            return _auto_cuda(device, n, k)
         if device.type == "cpu" and not backend_error("cpu"):
             return "cpu"
         return "mask"
-    if impl == "triton" and device.type != "cuda" and not triton_interpreting():
+    if impl in ("triton", "flash") and device.type != "cuda" and not triton_interpreting():
         raise ImplementationUnavailable(
-            f"attn_impl='triton' runs on CUDA tensors (or on CPU under TRITON_INTERPRET=1), got {device.type}"
+            f"attn_impl={impl!r} runs on CUDA tensors (or on CPU under TRITON_INTERPRET=1), got {device.type}"
         )
     if impl == "cpu" and device.type != "cpu":
         raise ImplementationUnavailable(f"attn_impl='cpu' runs on CPU tensors, got {device.type}")
@@ -109,7 +125,7 @@ def key_semantic_attention(q, k, v, index, bias_table, window, impl: str = "gath
         raise ValueError(f"window {tuple(window)} holds {window[0] * window[1]} tokens, not N={n}")
     if bias_table.shape != (h, table_size(window)):
         raise ValueError(f"bias_table must be (H={h}, T={table_size(window)}), got {tuple(bias_table.shape)}")
-    name = resolve_implementation(impl, q.device)
+    name = resolve_implementation(impl, q.device, n, index.shape[-1])
     _last_implementation = name
     return _IMPLEMENTATIONS[name](q, k, v, index, bias_table, window)
 

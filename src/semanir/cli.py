@@ -294,7 +294,7 @@ def _cmd_bench_peers(args: argparse.Namespace) -> int:
 
 
 def _add_bench(sub) -> None:
-    from .benchmarking.attention import IMPLS
+    from .benchmarking.attention import DEFAULT_IMPLS, IMPLS
 
     bench = sub.add_parser("bench", help="benchmarks: attention implementations, a model, SemanIR vs its peers")
     what = bench.add_subparsers(dest="what", required=True)
@@ -302,7 +302,7 @@ def _add_bench(sub) -> None:
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available, else cpu")
     p.add_argument("--n", type=_positive, nargs="+", help="tokens per window (default: 512..8192 at k=512)")
     p.add_argument("--k", type=_positive, nargs="+", help="dictionary sizes (default: 32..512 at N=8192)")
-    p.add_argument("--impl", nargs="+", choices=IMPLS, default=list(IMPLS[:5]) + ["dictionary"],
+    p.add_argument("--impl", nargs="+", choices=IMPLS, default=list(DEFAULT_IMPLS),
                    help="implementations to run ('dictionary' times the top-k construction)")  # fmt: skip
     p.add_argument("--backward", action="store_true", help="also time forward+backward")
     p.add_argument("--repeats", type=_positive, default=3)

@@ -233,3 +233,52 @@ def test_restore_with_a_task_that_ships_no_weights_says_so(tmp_path, capsys):
     src = _write(tmp_path / "in.png", np.random.default_rng(6).random((16, 16, 3)))
     assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "deblur"]) == 2
     assert "no shipped weights for 'deblur'" in _one_error_line(capsys)
+
+
+# --- restore never writes two inputs to one output ----------------------------------------------
+
+
+def _sized_inputs(tmp_path, names):
+    """One image per relative name, each of its own width, so every output tells its input."""
+    return {name: _write(tmp_path / name, np.random.default_rng(i).random((8, 8 + 8 * i, 3))) for i, name in enumerate(names)}
+
+
+def _restore_all(tmp_path, capsys, weights, args):
+    """Restore into out/; {output name: width}, after checking that no two inputs shared an output."""
+    assert main(["restore", *args, "-o", str(tmp_path / "out"), "--weights", str(weights["color"]), "--tile", "0"]) == 0
+    written = {p.name: read_image(p).pixels.shape[1] for p in (tmp_path / "out").iterdir()}
+    reported = [line.split(" -> ") for line in capsys.readouterr().out.strip().splitlines()]
+    assert len({dst for _, dst in reported}) == len(reported) == len(written)  # one output per input
+    return written
+
+
+@pytest.mark.parametrize(
+    "names,expected",
+    [
+        (["d1/a.png", "d2/a.png"], {"d1_a.png": 8, "d2_a.png": 16}),
+        (["d1/a.png", "d1/a.jpg"], {"a_png.png": 8, "a_jpg.png": 16}),
+        (["d1/a.png", "d1/a.jpg", "d2/a.png"], {"d1_a_png.png": 8, "a_jpg.png": 16, "d2_a_png.png": 24}),
+        (["x/d1/a.png", "y/d1/a.png"], {"x_d1_a.png": 8, "y_d1_a.png": 16}),  # more folders as needed
+        # d1/a.png's first try, d1_a, is e/d1_a.png's own name: both take one more folder.
+        (["d1/a.png", "d2/a.png", "e/d1_a.png"], {"{tmp}_d1_a.png": 8, "d2_a.png": 16, "e_d1_a.png": 24}),
+    ],
+)
+def test_inputs_sharing_a_name_get_distinct_outputs(tmp_path, capsys, weights, names, expected):
+    _sized_inputs(tmp_path, names)
+    expected = {name.replace("{tmp}", tmp_path.name): width for name, width in expected.items()}
+    assert _restore_all(tmp_path, capsys, weights, [str(tmp_path / n) for n in names]) == expected
+
+
+def test_the_same_file_given_twice_is_restored_once(tmp_path, capsys, weights):
+    _sized_inputs(tmp_path, ["d1/a.png"])
+    args = [str(tmp_path / "d1" / "a.png"), str(tmp_path / "d1" / ".." / "d1" / "a.png"), str(tmp_path / "d1")]
+    assert _restore_all(tmp_path, capsys, weights, args) == {"a.png": 8}
+
+
+def test_names_that_differ_only_in_case_are_refused_before_restoring(tmp_path, capsys, weights):
+    _sized_inputs(tmp_path, ["d/a.png", "d/A.png"])
+    if len(list((tmp_path / "d").iterdir())) < 2:
+        pytest.skip("case-insensitive file system: the two names are one file")
+    assert main(["restore", str(tmp_path / "d"), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 2
+    assert "would both be written as" in _one_error_line(capsys)
+    assert not (tmp_path / "out").exists()

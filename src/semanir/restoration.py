@@ -34,16 +34,46 @@ def collect_inputs(specs: list[str]) -> list[Path]:
 
 
 def plan_outputs(inputs: list[Path], out_dir: Path, fmt: str = "png") -> dict[Path, Path]:
-    """Output path per input: ``<stem>.<fmt>``, ``<stem>_<ext>.<fmt>`` when two inputs share a stem."""
+    """Output path per input: ``<stem>.<fmt>``, never one path for two inputs.
+
+    Inputs that would share a name are told apart deterministically: the same stem with other
+    extensions gets ``<stem>_<ext>``; the same name in other folders gets its parent folders' names in
+    front (``d1_a``, ``d2_a``), one more folder at a time until the names differ. Names are compared
+    case-insensitively, as many disks store them. Raises ValueError, before anything is restored, for
+    inputs that still cannot be told apart.
+    """
     if fmt not in ("png", "tif"):
         raise ValueError(f"output format must be png or tif, got {fmt!r}")
-    stems: dict[str, int] = {}
+    extensions: dict[str, set[str]] = {}
     for p in inputs:
-        stems[p.stem] = stems.get(p.stem, 0) + 1
+        extensions.setdefault(p.stem.casefold(), set()).add(p.suffix.casefold())
+    bases = {
+        p: p.stem if len(extensions[p.stem.casefold()]) == 1 else f"{p.stem}_{p.suffix.lstrip('.').lower()}"
+        for p in inputs
+    }
+    folders = dict.fromkeys(inputs, 0)  # parent folder names in front of each base name
+    while True:
+        names = {p: "_".join([*p.parent.parts[len(p.parent.parts) - folders[p] :], bases[p]]) for p in inputs}
+        groups: dict[str, list[Path]] = {}
+        for p in inputs:
+            groups.setdefault(names[p].casefold(), []).append(p)
+        clashes = [group for group in groups.values() if len(group) > 1]
+        if not clashes:
+            break
+        for group in clashes:
+            # parts[0] is the root ("/"): not a folder name to put in front.
+            deeper = [p for p in group if folders[p] < len(p.parent.parts) - 1]
+            if not deeper:
+                a, b = group[:2]
+                raise ValueError(
+                    f"{a} and {b} would both be written as {out_dir / names[a]}.{fmt}; "
+                    "restore them into separate output folders"
+                )
+            for p in deeper:
+                folders[p] += 1
     plan = {}
     for p in inputs:
-        stem = p.stem if stems[p.stem] == 1 else f"{p.stem}_{p.suffix.lstrip('.').lower()}"
-        out = (out_dir / f"{stem}.{fmt}").resolve()
+        out = (out_dir / f"{names[p]}.{fmt}").resolve()
         if out in inputs:
             raise ValueError(f"{out} would overwrite an input; choose another output folder")
         plan[p] = out

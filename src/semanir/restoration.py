@@ -7,6 +7,7 @@ input's bit depth and alpha plane, are written atomically, and never replace an 
 from __future__ import annotations
 
 import glob
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,9 +84,10 @@ def plan_outputs(inputs: list[Path], out_dir: Path, fmt: str = "png") -> dict[Pa
 def check_writable(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".semanir-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # An anonymous file: concurrent checks of one folder cannot remove each other's probe,
+        # and a killed check leaves nothing behind.
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
     except OSError as err:
         raise ValueError(f"cannot write to output folder {out_dir}: {err.strerror or err}") from None
 

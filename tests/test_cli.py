@@ -117,6 +117,28 @@ def test_restore_odd_sizes_gray_16bit_rgba_folders_and_globs(tmp_path, capsys, w
     assert np.abs(out["rgba.png"].alpha - read_image(src / "rgba.png").alpha).max() == 0  # carried untouched
 
 
+@pytest.mark.parametrize(
+    "task,model,expected_color_type",
+    [("denoise", "color", 4), ("denoise", "gray", 4), ("jpeg", "color", 4), ("sr", "sr", 4),
+     ("demosaic", "color", 6)],  # a gray mosaic demosaics to color: RGBA (6), its alpha kept
+)  # fmt: skip
+def test_gray_with_alpha_comes_out_gray_with_alpha(tmp_path, weights, task, model, expected_color_type):
+    from PIL import Image
+
+    rng = np.random.default_rng(9)
+    gray_alpha = (rng.random((16, 20, 2)) * 255).astype(np.uint8)
+    Image.fromarray(gray_alpha, "LA").save(tmp_path / "la.png")
+    args = ["restore", str(tmp_path / "la.png"), "-o", str(tmp_path / "out"), "--weights", str(weights[model])]
+    assert main([*args, "--task", task, "--tile", "0"]) == 0
+    out = tmp_path / "out" / "la.png"
+    assert out.read_bytes()[25] == expected_color_type  # the PNG header's color type
+    img = read_image(out)
+    scale = 2 if task == "sr" else 1
+    assert img.pixels.shape == (16 * scale, 20 * scale, *((3,) if task == "demosaic" else ()))
+    if scale == 1:
+        np.testing.assert_array_equal(np.round(img.alpha * 255), gray_alpha[..., 1])
+
+
 def test_restore_sr_upscales_and_resizes_alpha(tmp_path, weights):
     src = _write(tmp_path / "a.png", np.random.default_rng(1).random((15, 21, 3)), alpha=np.ones((15, 21)))
     assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["sr"])]) == 0

@@ -13,7 +13,7 @@ from semanir.data.io import read_image, write_image
 from semanir.data.protocols import get_protocol
 from semanir.weights import save_weights
 from tests.conftest import tiny_model
-from tests.helpers import make_images
+from tests.helpers import make_images, stale_temporary
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +178,14 @@ def test_restore_refuses_a_k_below_one_before_reading_anything(tmp_path, capsys,
     assert exit_info.value.code == 2
     assert "argument --k: must be >= 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_restore_removes_the_temporaries_a_killed_restore_left(tmp_path, weights):
+    src = _write(tmp_path / "x.png", np.random.default_rng(3).random((16, 16, 3)))
+    (tmp_path / "out").mkdir()
+    left = stale_temporary(tmp_path / "out", "x.png")
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["x.png"] and not left.exists()
 
 
 def test_outputs_never_overwrite_inputs(tmp_path, capsys, weights):

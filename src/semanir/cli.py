@@ -151,6 +151,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
 
 def _cmd_restore(args: argparse.Namespace) -> int:
     from .data.io import ImageError
+    from .fileio import remove_stale_temporaries
     from .restoration import Restorer, check_writable, collect_inputs, plan_outputs
 
     inputs = collect_inputs(args.inputs)
@@ -162,6 +163,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     if args.task:
         _check_task_scale(model, meta, args.task)
     check_writable(out_dir)  # after every refusal above, so none leaves an empty folder behind
+    remove_stale_temporaries(out_dir)  # what a killed restore left
     restorer = Restorer(
         model, task, args.tile, args.overlap, None, device, dtype, args.bayer_pattern, args.self_ensemble
     )

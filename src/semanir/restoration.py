@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,22 @@ def check_writable(out_dir: Path) -> None:
         raise ValueError(f"cannot write to output folder {out_dir}: {err.strerror or err}") from None
 
 
+@contextmanager
+def output_folder(out_dir: Path):
+    """Make ``out_dir`` and check it is writable; the folders this made are removed again if they are
+    still empty when the block ends, so a run that wrote nothing (or failed) leaves nothing behind."""
+    made = [folder for folder in [*reversed(out_dir.parents), out_dir] if not folder.exists()]
+    try:
+        check_writable(out_dir)
+        yield out_dir
+    finally:
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: something was written, or another run shares it
+                break
+
+
 @dataclass
 class Restorer:
     """A model with its run settings; ``task`` adapts inputs (a 1-channel CFA for demosaicking)."""
@@ -147,4 +164,4 @@ class Restorer:
         return write_image(dst, out, bit_depth=image.bit_depth, alpha=alpha)
 
 
-__all__ = ["IMAGE_EXTENSIONS", "Restorer", "check_writable", "collect_inputs", "plan_outputs"]
+__all__ = ["IMAGE_EXTENSIONS", "Restorer", "check_writable", "collect_inputs", "output_folder", "plan_outputs"]

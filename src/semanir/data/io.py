@@ -12,6 +12,7 @@ import io
 import os
 import struct
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,28 @@ def _check_jpeg_complete(data: bytes, path: Path) -> None:
         raise ImageError(f"{path}: truncated or corrupt JPEG ({err})") from None
 
 
+@contextmanager
+def _c_stderr_silenced():
+    """Point file descriptor 2 at /dev/null: libpng and libjpeg print their own warnings there from C
+    (not through OpenCV's logging), ahead of the one line that reports a bad file. Anything another
+    thread writes to stderr meanwhile is lost too; decoding is short and the CLI has one thread."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to keep clean
+        saved = None
+    if saved is None:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def read_image(path: str | os.PathLike) -> ImageFile:
     """Read an image file as float32 in [0, 1]: HxWx3 RGB or HxW gray, alpha separated."""
     path = Path(path)
@@ -95,7 +118,8 @@ def read_image(path: str | os.PathLike) -> ImageFile:
         raise ImageError(f"{path}: cannot read ({err.strerror or err})") from None
     if not data:
         raise ImageError(f"{path}: empty file, not an image")
-    raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    with _c_stderr_silenced():
+        raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if raw is None:
         raise ImageError(f"{path}: not a readable image (unknown format, truncated or corrupt)")
     if data[:3] == b"\xff\xd8\xff":

@@ -223,6 +223,7 @@ def test_a_bad_file_in_a_batch_fails_alone_without_partial_output(tmp_path, caps
         ("unwritable", "cannot write to output folder"),
         ("wrong_channels", "does not fit semanir_unet_color"),
         ("pickle_with_code", "refused to load"),
+        ("random_bytes_pth", "not a PyTorch weights file"),
         ("gray_model_color_image", "restores 1-channel (gray) images"),
         ("sr_weights_for_denoising", "semanir_s_sr_x2 upscales x2; task denoise needs same-size output"),
         ("denoiser_weights_for_sr", "semanir_unet_color upscales x1; task sr needs an upscaling model"),
@@ -248,6 +249,10 @@ def test_bad_inputs_end_in_one_line_and_exit_2(tmp_path, capsys, weights, case, 
 
         evil.write_bytes(pickle.dumps({"w": torch.zeros(1), "x": Exploit()}))
         args[5] = str(evil)
+    elif case == "random_bytes_pth":
+        noise = tmp_path / "noise.pth"
+        noise.write_bytes(b"\xff" + np.random.default_rng(0).bytes(4095))
+        args[5] = str(noise)
     elif case == "gray_model_color_image":
         args[5] = str(weights["gray"])
     elif case == "sr_weights_for_denoising":
@@ -255,7 +260,8 @@ def test_bad_inputs_end_in_one_line_and_exit_2(tmp_path, capsys, weights, case, 
     elif case == "denoiser_weights_for_sr":
         args += ["--task", "sr"]
     assert main(args) == 2
-    assert expected in _one_error_line(capsys)
+    line = _one_error_line(capsys)
+    assert expected in line and "weights_only" not in line  # never the advice to unpickle
     assert not out.exists()  # no folder made, or removed again: nothing was written
     assert not (tmp_path / "PWNED").exists()
 

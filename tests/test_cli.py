@@ -224,6 +224,7 @@ def test_a_bad_file_in_a_batch_fails_alone_without_partial_output(tmp_path, caps
         ("wrong_channels", "does not fit semanir_unet_color"),
         ("pickle_with_code", "refused to load"),
         ("random_bytes_pth", "not a PyTorch weights file"),
+        ("tile_too_small", "tile size 8 is too small for this model"),
         ("gray_model_color_image", "restores 1-channel (gray) images"),
         ("sr_weights_for_denoising", "semanir_s_sr_x2 upscales x2; task denoise needs same-size output"),
         ("denoiser_weights_for_sr", "semanir_unet_color upscales x1; task sr needs an upscaling model"),
@@ -253,6 +254,8 @@ def test_bad_inputs_end_in_one_line_and_exit_2(tmp_path, capsys, weights, case, 
         noise = tmp_path / "noise.pth"
         noise.write_bytes(b"\xff" + np.random.default_rng(0).bytes(4095))
         args[5] = str(noise)
+    elif case == "tile_too_small":
+        args += ["--tile", "8"]
     elif case == "gray_model_color_image":
         args[5] = str(weights["gray"])
     elif case == "sr_weights_for_denoising":

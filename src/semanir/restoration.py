@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, read_image, write_image
-from .inference import model_geometry, restore_mosaic, restore_tensor
+from .inference import check_tiling, model_geometry, restore_mosaic, restore_tensor
 
 
 def collect_inputs(specs: list[str]) -> list[Path]:
@@ -126,7 +126,10 @@ class Restorer:
     def __post_init__(self):
         self.model = self.model.to(self.device).eval()
         self.in_chans = self.model.in_chans
-        self.scale = model_geometry(self.model).scale
+        geometry = model_geometry(self.model)
+        self.scale = geometry.scale
+        if self.tile:  # refuse a tiling that cannot work before any image is read
+            check_tiling(self.tile, self.overlap, geometry.granule)
 
     def _prepare(self, pixels: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
         """HWC input in the model's channel count; True when the result must go back to gray."""

@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from semanir.config import ConfigError, load_config
 from semanir.training.engine import Trainer, TrainingError, learning_rate, topk_for_iteration
 from semanir.weights import read_weights, total_iterations
-from tests.helpers import make_images, run_cli
+from tests.helpers import make_images, run_cli, stale_temporary
 
 ITERATIONS = 60
 
@@ -137,6 +137,17 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         trainer.fit()
     assert ckpt.read_bytes() == good
     assert [p.name for p in ckpt.parent.iterdir()] == ["last.pt"]
+
+
+def test_a_run_removes_the_temporaries_a_killed_run_left(tmp_path):
+    run = tmp_path / "run"
+    (run / "weights").mkdir(parents=True)
+    (run / "checkpoints").mkdir()
+    left = [stale_temporary(run / folder, name)
+            for folder, name in (("weights", "last.safetensors"), ("checkpoints", "last.pt"), (".", "config.yaml"))]  # fmt: skip
+    Trainer(_tiny_cfg(tmp_path, "train.iterations=1"), progress=False).fit()
+    assert not any(path.exists() for path in left)
+    assert not list(run.rglob("*.tmp"))
 
 
 def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):

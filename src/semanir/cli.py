@@ -151,7 +151,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
 
 def _cmd_restore(args: argparse.Namespace) -> int:
     from .data.io import ImageError
-    from .restoration import Restorer, check_writable, collect_inputs, plan_outputs
+    from .fileio import remove_stale_temporaries
+    from .restoration import Restorer, collect_inputs, output_folder, plan_outputs
 
     inputs = collect_inputs(args.inputs)
     out_dir = Path(args.output)
@@ -161,18 +162,19 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     task = args.task or meta.get("task")
     if args.task:
         _check_task_scale(model, meta, args.task)
-    check_writable(out_dir)  # after every refusal above, so none leaves an empty folder behind
     restorer = Restorer(
         model, task, args.tile, args.overlap, None, device, dtype, args.bayer_pattern, args.self_ensemble
     )
     failures = 0
-    for src, dst in plan.items():
-        try:
-            restorer.restore_file(src, dst)
-            print(f"{src} -> {dst}")
-        except ImageError as err:
-            failures += 1
-            print(f"semanir: error: {err}", file=sys.stderr)
+    with output_folder(out_dir):  # after every refusal above; removed again if nothing is written
+        remove_stale_temporaries(out_dir)  # what a killed restore left
+        for src, dst in plan.items():
+            try:
+                restorer.restore_file(src, dst)
+                print(f"{src} -> {dst}")
+            except ImageError as err:
+                failures += 1
+                print(f"semanir: error: {err}", file=sys.stderr)
     if failures:
         print(f"semanir: {failures} of {len(plan)} images failed", file=sys.stderr)
         return 2

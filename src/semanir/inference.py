@@ -107,11 +107,27 @@ def _blend_profile(start: int, end: int, length: int, overlap: int, scale: int) 
     return weights
 
 
-def _check_tiling(tile: int, overlap: int, granule: int) -> tuple[int, int]:
+def check_tiling(tile: int, overlap: int | None, granule: int) -> tuple[int, int]:
+    """(tile, overlap) for a model whose tiles are multiples of ``granule``, or a ValueError that says
+    what to pass instead; ``overlap=None`` picks the default, tile/8 but at least one granule."""
     if tile < granule or tile % granule:
-        raise ValueError(f"tile size must be a positive multiple of {granule} for this model, got {tile}")
+        fit = max(2 * granule, -(-tile // granule) * granule)
+        raise ValueError(
+            f"tile size must be a positive multiple of {granule} for this model, got {tile}; "
+            f"pass --tile {fit} (or --tile 0 for no tiling)"
+        )
+    if overlap is None:
+        overlap = max(granule, tile // 8 // granule * granule)
+        if 2 * overlap > tile:  # the user chose only the tile: say what is wrong with it
+            raise ValueError(
+                f"tile size {tile} is too small for this model: tiles overlap their neighbours by {overlap} pixels, "
+                f"so a tile must be at least {2 * overlap}; pass --tile {2 * overlap} or more (or --tile 0 for no tiling)"
+            )
     if overlap < 0 or overlap % granule or 2 * overlap > tile:
-        raise ValueError(f"overlap must be a multiple of {granule} and at most half the tile size {tile}, got {overlap}")
+        raise ValueError(
+            f"overlap must be a multiple of {granule} and at most half the tile size {tile}, got {overlap}; "
+            f"pass --overlap {tile // 2 // granule * granule} or less"
+        )
     return tile, overlap
 
 
@@ -201,9 +217,7 @@ def restore_tensor(
         if progress:
             progress(1, 1)
         return out
-    if overlap is None:
-        overlap = max(geo.granule, tile // 8 // geo.granule * geo.granule)
-    tile, overlap = _check_tiling(tile, overlap, geo.granule)
+    tile, overlap = check_tiling(tile, overlap, geo.granule)
     s = geo.scale
     out = torch.zeros(b, c, h * s, w * s)
     norm = torch.zeros(1, 1, h * s, w * s)

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from .. import __version__, create_model
 from ..config import ConfigError, dump_config
-from ..fileio import atomic_write
+from ..fileio import atomic_write, remove_stale_temporaries
 from ..weights import (
     WeightsError, decoded_metadata, load_state_dict_checked, read_weights, save_weights, total_iterations,
     without_runtime_choices,
@@ -317,6 +317,8 @@ class Trainer:
         logger = _Logger(self.out, self.iteration, self.dist.is_main)
         if self.dist.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
+            for folder in (self.out, self.ckpt_path.parent, self.out / "weights"):  # what a kill -9 left
+                remove_stale_temporaries(folder)
             atomic_write(self.out / "config.yaml", lambda f: f.write(dump_config(self.cfg).encode()))
         self._install_signal_handlers()
         self.model.train()

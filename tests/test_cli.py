@@ -2,7 +2,10 @@
 
 import json
 import pickle
+import re
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -233,3 +236,73 @@ def test_restore_with_a_task_that_ships_no_weights_says_so(tmp_path, capsys):
     src = _write(tmp_path / "in.png", np.random.default_rng(6).random((16, 16, 3)))
     assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "deblur"]) == 2
     assert "no shipped weights for 'deblur'" in _one_error_line(capsys)
+
+
+# --- the user's failures and ours ---------------------------------------------------------------
+
+
+def _a_bug(*args, **kwargs):
+    raise RuntimeError("Input type (c10::BFloat16) and bias type (float) should be the same")
+
+
+def test_an_internal_error_says_it_is_a_bug_and_keeps_the_traceback(tmp_path, capsys, monkeypatch, weights):
+    from semanir.restoration import Restorer
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the log goes where the test can see it
+    monkeypatch.setattr(Restorer, "restore_array", _a_bug)
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("semanir: internal error (a bug in semanir, not your input): RuntimeError: Input type")
+    assert "please report it" in err[0] and "--debug" in err[0]
+    log = Path(re.search(r"traceback in (\S+) ", err[0]).group(1))
+    assert log.parent == tmp_path
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "in _a_bug" in text and f"restore {src}" in text
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_prints_the_traceback_of_an_internal_error(tmp_path, capsys, monkeypatch, weights, where):
+    from semanir.restoration import Restorer
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(Restorer, "restore_array", _a_bug)
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    args = ["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]
+    assert main(["--debug", *args] if where == "before" else [*args, "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "in _a_bug" in err
+    assert err.strip().splitlines()[-1].endswith("please report it with the traceback above")
+    assert not list(tmp_path.glob("semanir-*.log"))
+
+
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        (["--precision", "fp16", "--device", "cpu"], "fp16 inference is not supported on the CPU"),
+        (["--device", "gpu"], "--device 'gpu' is not a device"),
+        (["--tile", "7"], "tile size must be a positive multiple of"),
+        (["--model", "semanir_nope"], "unknown model 'semanir_nope'"),
+        (["--impl", "nope"], "unknown attn_impl 'nope'"),
+    ],
+)
+def test_bad_arguments_are_the_users_failure_not_a_bug(tmp_path, capsys, weights, extra, expected):
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"]), *extra]) == 2
+    assert expected in _one_error_line(capsys)
+
+
+def test_bad_test_arguments_are_the_users_failure_not_a_bug(tmp_path, capsys):
+    data = make_images(tmp_path / "set", count=1)
+    base = ["test", "--model", "identity", "--data", str(data)]
+    assert main([*base, "--task", "denoise", "--level", "abc"]) == 2
+    assert "denoise level must be one of" in _one_error_line(capsys)
+    assert main([*base, "--task", "denoise", "--set", "Set6"]) == 2
+    assert "unknown benchmark 'Set6'" in _one_error_line(capsys)
+
+
+def test_debug_also_shows_where_a_users_failure_was_raised(tmp_path, capsys):
+    assert main(["--debug", "test", "--model", "identity", "--task", "denoise", "--data", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "semanir: error: " in err and "no such folder" in err

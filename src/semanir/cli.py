@@ -1,6 +1,8 @@
 """The ``semanir`` command line: models, train, test, restore.
 
-Every failure the user can cause ends in one line on stderr and exit code 2.
+Every failure the user can cause (a UsageError, or the file system saying no) ends in one line on
+stderr and exit code 2. Anything else is a bug in semanir: exit code 1, a line that says so, and the
+traceback in a log file (or on stderr with --debug).
 """
 
 from __future__ import annotations
@@ -8,11 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 
-
-class UsageError(Exception):
-    """A failure caused by the user's input: reported as one line, never as a traceback."""
+from .errors import UsageError
 
 
 def _level(text: str | None):
@@ -329,8 +330,18 @@ def _add_bench(sub) -> None:
     p.set_defaults(func=_cmd_bench_peers)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Every (sub)command takes --debug, so that it works before or after the command's name."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # SUPPRESS: a subcommand without the flag must not reset the top level's True.
+        self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                          help="on any error, print the full traceback")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="semanir", description="SemanIR image restoration (NeurIPS 2024).")
+    parser = _Parser(prog="semanir", description="SemanIR image restoration (NeurIPS 2024).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("models", help="list the registered models with their parameter counts")
@@ -376,16 +387,63 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.command_line = " ".join(sys.argv[1:] if argv is None else argv)
+    debug = getattr(args, "debug", False)
     try:
         return args.func(args)
-    except (UsageError, ValueError, ImportError, RuntimeError, OSError) as err:
-        message = str(err).strip().splitlines()
-        print(f"semanir: error: {message[0] if message else type(err).__name__}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
         print("semanir: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 - sorted below into the user's failures and our bugs
+        if debug:
+            traceback.print_exc()
+        message = _user_failure(err)
+        if message is not None:
+            print(f"semanir: error: {message}", file=sys.stderr)
+            return 2
+        print(_bug_report(err, args.command_line, debug), file=sys.stderr)
+        return 1
 
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def _user_failure(err: Exception) -> str | None:
+    """The one line for a failure the user can act on; None for a bug in semanir."""
+    if isinstance(err, UsageError):
+        return _first_line(err)
+    if isinstance(err, OSError):  # the file system said no: full disk, permissions, a vanished file
+        return f"{err.filename}: {err.strerror}" if err.filename and err.strerror else _first_line(err)
+    torch = sys.modules.get("torch")
+    if isinstance(err, MemoryError) or (torch is not None and isinstance(err, torch.cuda.OutOfMemoryError)):
+        return f"out of memory ({_first_line(err)}); try smaller tiles (--tile) or another --device"
+    return None
+
+
+def _bug_report(err: Exception, command_line: str, debug: bool) -> str:
+    """The line that says it is our bug; the traceback goes to a log file unless --debug printed it."""
+    head = f"semanir: internal error (a bug in semanir, not your input): {type(err).__name__}: {_first_line(err)}"
+    if debug:
+        return f"{head}; please report it with the traceback above"
+    import platform
+    import tempfile
+
+    from . import __version__
+
+    torch = sys.modules.get("torch")
+    try:
+        fd, log = tempfile.mkstemp(prefix="semanir-", suffix=".log")
+        with open(fd, "w") as f:
+            f.write(f"semanir {__version__}, Python {platform.python_version()}, torch {getattr(torch, '__version__', '-')}, "
+                    f"{platform.platform()}\ncommand: semanir {command_line}\n\n")  # fmt: skip
+            traceback.print_exception(err, file=f)
+    except OSError:  # no log file: the traceback goes to stderr rather than nowhere
+        traceback.print_exception(err)
+        return f"{head}; please report it with the traceback above"
+    return f"{head}; please report it with the traceback in {log} (or run again with --debug to print it)"
 
 if __name__ == "__main__":
     sys.exit(main())

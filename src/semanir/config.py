@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from .errors import UsageError
+
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader that reads ``1e-4`` as a float, as YAML 1.2 does; PyYAML's 1.1 rules want a dot
@@ -68,7 +70,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     pass
 
 

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, read_image, write_image
+from .errors import UsageError
 from .inference import model_geometry, restore_mosaic, restore_tensor
 
 
@@ -36,7 +37,7 @@ def collect_inputs(specs: list[str]) -> list[Path]:
 def plan_outputs(inputs: list[Path], out_dir: Path, fmt: str = "png") -> dict[Path, Path]:
     """Output path per input: ``<stem>.<fmt>``, ``<stem>_<ext>.<fmt>`` when two inputs share a stem."""
     if fmt not in ("png", "tif"):
-        raise ValueError(f"output format must be png or tif, got {fmt!r}")
+        raise UsageError(f"output format must be png or tif, got {fmt!r}")
     stems: dict[str, int] = {}
     for p in inputs:
         stems[p.stem] = stems.get(p.stem, 0) + 1
@@ -45,7 +46,7 @@ def plan_outputs(inputs: list[Path], out_dir: Path, fmt: str = "png") -> dict[Pa
         stem = p.stem if stems[p.stem] == 1 else f"{p.stem}_{p.suffix.lstrip('.').lower()}"
         out = (out_dir / f"{stem}.{fmt}").resolve()
         if out in inputs:
-            raise ValueError(f"{out} would overwrite an input; choose another output folder")
+            raise UsageError(f"{out} would overwrite an input; choose another output folder")
         plan[p] = out
     return plan
 
@@ -57,7 +58,7 @@ def check_writable(out_dir: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        raise ValueError(f"cannot write to output folder {out_dir}: {err.strerror or err}") from None
+        raise UsageError(f"cannot write to output folder {out_dir}: {err.strerror or err}") from None
 
 
 @dataclass

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ..fileio import atomic_write
+from ..errors import UsageError
 
 # Failures reach the user as one ImageError line; OpenCV's own warnings would only add noise.
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
@@ -26,7 +27,7 @@ _MAX_LEVEL = {8: 255.0, 16: 65535.0}
 _DTYPE = {8: np.uint8, 16: np.uint16}
 
 
-class ImageError(ValueError):
+class ImageError(UsageError):
     """An image that cannot be used: missing, not an image, truncated, or of an unsupported kind."""
 
 

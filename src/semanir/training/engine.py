@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from .. import __version__, create_model
 from ..config import ConfigError, dump_config
+from ..errors import UsageError
 from ..fileio import atomic_write
 from ..weights import (
     WeightsError, decoded_metadata, load_state_dict_checked, read_weights, save_weights, total_iterations,
@@ -34,7 +35,7 @@ from .losses import build_loss
 CHECKPOINT_NAME = "last.pt"
 
 
-class TrainingError(RuntimeError):
+class TrainingError(UsageError, RuntimeError):
     """A run that cannot go on; the message is one line and says what is left on disk."""
 
 

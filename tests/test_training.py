@@ -178,6 +178,48 @@ def test_init_weights_starts_a_new_run_from_weights_and_records_their_history(tm
                 progress=False)  # fmt: skip
 
 
+def test_train_takes_options_and_overrides_in_any_order(tmp_path, capsys):
+    from semanir.cli import main
+
+    data, run = make_images(tmp_path / "images", count=3), tmp_path / "run"
+    # Overrides on both sides of an option: argparse alone took one run of them only.
+    assert main(["train", "tiny_denoise", f"data.train.root={data}", "--no-progress", f"output_dir={run}",
+                 "train.iterations=2", "train.checkpoint_every=2"]) == 0  # fmt: skip
+    assert torch.load(run / "checkpoints" / "last.pt", weights_only=True)["iteration"] == 2
+    # A bare --resume: the override after it is an override, not the checkpoint's path.
+    assert main(["train", "tiny_denoise", "--resume", f"data.train.root={data}", f"output_dir={run}",
+                 "train.iterations=3", "--no-progress"]) == 0  # fmt: skip
+    assert f"resuming from {run / 'checkpoints' / 'last.pt'} at iteration 2" in capsys.readouterr().out
+    assert torch.load(run / "checkpoints" / "last.pt", weights_only=True)["iteration"] == 3
+
+
+def test_train_arguments_keep_their_meaning_wherever_they_stand(tmp_path, monkeypatch, capsys):
+    import semanir.training.engine as engine
+    from semanir.cli import main
+
+    seen = {}
+
+    class Recorder:
+        def __init__(self, cfg, resume, progress):
+            seen.update(iterations=cfg["train"]["iterations"], resume=resume, progress=progress)
+
+        def fit(self):
+            return {}
+
+    monkeypatch.setattr(engine, "Trainer", Recorder)
+    base = ["train", "tiny_denoise"]
+    assert main([*base, "train.iterations=5", "--resume", "train.iterations=7"]) == 0
+    assert seen == {"iterations": 7, "resume": "required", "progress": True}  # the last one given wins
+    assert main([*base, "--resume", "runs/x/last.pt", "train.iterations=8", "--no-progress"]) == 0
+    assert seen == {"iterations": 8, "resume": "runs/x/last.pt", "progress": False}
+    assert main([*base, "--resume", "./a=b.pt"]) == 0  # a path that looks like an override, made explicit
+    assert seen["resume"] == "./a=b.pt"
+    assert main([*base, "--no-progress", "train.iterations=9"]) == 0 and seen["iterations"] == 9
+    with pytest.raises(SystemExit) as exit_info:
+        main([*base, "train.iterations=5", "--no-progress", "junk"])
+    assert exit_info.value.code == 2 and "unrecognized arguments: junk" in capsys.readouterr().err
+
+
 def test_random_k_is_a_function_of_seed_and_iteration():
     choices = [64, 128, 192, 256, 384, 512]
     seq = [topk_for_iteration(choices, 0, t) for t in range(200)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -351,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train from a YAML config (resumes the run folder's checkpoint)")
     p.add_argument("config", help="YAML file, or the name of a shipped config")
     p.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. train.iterations=1000")
-    p.add_argument("--resume", nargs="?", const="", help="resume (from PATH, or from the run folder)")
+    p.add_argument("--resume", nargs="?", const="", metavar="PATH",
+                   help="resume (from PATH, or from the run folder); a key=value after it is an override")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     p.set_defaults(func=_cmd_train)
 
@@ -384,9 +386,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A config override: a dotted key, "=", a value. Never an option, never a path with a folder in it.
+_OVERRIDE = re.compile(r"[A-Za-z_]\w*(\.\w+)*=")
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, except that train's key=value overrides may come anywhere among its options.
+
+    argparse takes one run of positionals only, and ``--resume`` (an optional PATH) would take a
+    following override as its path. Rule: a key=value token is always an override, never a path;
+    a checkpoint whose name looks like one is given as ./NAME."""
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "train":
+        overrides = [*args.overrides, *(t for t in extra if _OVERRIDE.match(t))]
+        if args.resume and _OVERRIDE.match(args.resume):
+            overrides.append(args.resume)
+            args.resume = ""  # a bare --resume: the run folder's checkpoint
+        # Later overrides win, so they keep their order on the command line.
+        args.overrides = sorted(overrides, key=lambda t: argv.index(t) if t in argv else len(argv))
+        extra = [t for t in extra if not _OVERRIDE.match(t)]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    args.command_line = " ".join(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parse(build_parser(), argv)
+    args.command_line = " ".join(argv)
     debug = getattr(args, "debug", False)
     try:
         return args.func(args)

@@ -306,3 +306,15 @@ def test_debug_also_shows_where_a_users_failure_was_raised(tmp_path, capsys):
     assert main(["--debug", "test", "--model", "identity", "--task", "denoise", "--data", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and "semanir: error: " in err and "no such folder" in err
+
+
+def test_ctrl_c_in_restore_exits_130_in_one_line(tmp_path, capsys, monkeypatch, weights):
+    from semanir.restoration import Restorer
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Restorer, "restore_array", ctrl_c)
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["semanir: interrupted"]

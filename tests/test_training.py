@@ -85,8 +85,8 @@ def test_sigterm_to_the_process_group_saves_a_checkpoint_at_the_current_iteratio
     assert proc.poll() is None, "the run ended before it could be stopped"
     os.killpg(proc.pid, signal.SIGTERM)
     out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 2, out
-    assert "stopped by signal 15" in out and "checkpoint saved" in out and "Traceback" not in out
+    assert proc.returncode == 128 + signal.SIGTERM, out  # the shell's convention, as for Ctrl-C's 130
+    assert "stopped by signal 15 (SIGTERM)" in out and "checkpoint saved" in out and "Traceback" not in out
     ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
     assert 3 <= ckpt["iteration"] < ITERATIONS  # no checkpoint interval was reached: the signal saved it
 
@@ -218,6 +218,48 @@ def test_train_arguments_keep_their_meaning_wherever_they_stand(tmp_path, monkey
     with pytest.raises(SystemExit) as exit_info:
         main([*base, "train.iterations=5", "--no-progress", "junk"])
     assert exit_info.value.code == 2 and "unrecognized arguments: junk" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_training_with_a_checkpoint_and_exit_130(tmp_path, monkeypatch, capsys):
+    from semanir.cli import main
+
+    real_step = Trainer.step
+
+    def step_then_ctrl_c(self, inp, target):
+        if self.iteration == 2:
+            signal.raise_signal(signal.SIGINT)  # as a Ctrl-C would, through the trainer's handler
+        return real_step(self, inp, target)
+
+    monkeypatch.setattr(Trainer, "step", step_then_ctrl_c)
+    data, run = make_images(tmp_path / "images", count=3), tmp_path / "run"
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["train", "tiny_denoise", f"data.train.root={data}", f"output_dir={run}", "--no-progress"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["semanir: stopped by signal 2 (SIGINT) at iteration 3; checkpoint saved, run the same command again to resume"]
+    assert torch.load(run / "checkpoints" / "last.pt", weights_only=True)["iteration"] == 3
+    assert signal.getsignal(signal.SIGINT) is before  # the caller's Ctrl-C works again
+
+
+def test_a_bad_override_value_names_its_key_and_type(tmp_path, capsys):
+    from semanir.cli import main
+
+    data = make_images(tmp_path / "images", count=3)
+    base = ["train", "tiny_denoise", f"data.train.root={data}", f"output_dir={tmp_path / 'run'}", "--no-progress"]
+    assert main([*base, "train.iterations=abc"]) == 2
+    assert capsys.readouterr().err.strip() == "semanir: error: train.iterations must be an integer, got 'abc'"
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+    with pytest.raises(ConfigError, match=r"^train.optimizer.lr must be a number, got 'fast'$"):
+        load_config("tiny_denoise", ["train.optimizer.lr=fast"])
+    with pytest.raises(ConfigError, match=r"^train.milestones\[1\] must be an integer, got 'x'$"):
+        load_config("tiny_denoise", ["train.milestones=[10, x]"])
+    with pytest.raises(ConfigError, match=r"^data.train.cache must be true or false, got 'maybe'$"):
+        load_config("tiny_denoise", ["data.train.cache=maybe"])
+    with pytest.raises(ConfigError, match=r"^train.amp must be a string, got False \(YAML reads off"):
+        load_config("tiny_denoise", ["train.amp=off"])
+    assert load_config("tiny_denoise", ["train.iterations=1e5"])["train"]["iterations"] == 100_000
+    assert load_config("tiny_denoise", ["train.topk_choices=null"])["train"]["topk_choices"] is None
+    with pytest.raises(ValueError, match="semanir_unet_color option topk must be an integer, got 'abc'"):
+        Trainer(_tiny_cfg(tmp_path, "model.topk=abc"), progress=False)
 
 
 def test_random_k_is_a_function_of_seed_and_iteration():

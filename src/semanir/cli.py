@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -417,11 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     try:
         return args.func(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:  # Ctrl-C, or a signal the trainer stopped at (Interrupted)
         if debug:
             traceback.print_exc()
-        print("semanir: interrupted", file=sys.stderr)
-        return 130
+        print(f"semanir: {str(err) or 'interrupted'}", file=sys.stderr)
+        return 128 + getattr(err, "signum", signal.SIGINT)  # the shell's convention: 130 for SIGINT
     except Exception as err:  # noqa: BLE001 - sorted below into the user's failures and our bugs
         if debug:
             traceback.print_exc()

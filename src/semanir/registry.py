@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from torch import nn
 
-from .errors import UsageError
+from .errors import UsageError, checked_like
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,10 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
     unknown = sorted(set(overrides) - set(options))
     if unknown:
         raise UnknownOption(f"{name} has no option {', '.join(map(repr, unknown))}; options: {', '.join(options)}")
+    # Options come from configs and the command line: refuse a wrong type by its name.
+    signature = inspect.signature(entry.cls).parameters
+    defaults = {**{n: p.default for n, p in signature.items()}, **entry.defaults}
+    overrides = {k: v if v is None else checked_like(f"{name} option {k}", v, defaults[k]) for k, v in overrides.items()}
     model = entry.cls(**{**entry.defaults, **overrides})
     model.model_name = name
     return model

@@ -14,6 +14,7 @@ import torch
 from semanir.cli import main
 from semanir.data.io import read_image, write_image
 from semanir.data.protocols import get_protocol
+from semanir.evaluation import identity_restorer as _IDENTITY
 from semanir.weights import save_weights
 from tests.conftest import tiny_model
 from tests.helpers import make_images
@@ -90,6 +91,62 @@ def test_test_refuses_weights_of_the_wrong_scale_before_scoring(tmp_path, capsys
 def test_test_with_a_missing_folder_is_one_line(tmp_path, capsys):
     assert main(["test", "--model", "identity", "--task", "denoise", "--data", str(tmp_path / "nope")]) == 2
     assert "no such folder" in _one_error_line(capsys)
+
+
+def _counting_identity(monkeypatch, calls: list, stop_after: int | None = None):
+    """identity_restorer that counts its images and, like a Ctrl-C, stops after ``stop_after``."""
+    import semanir.evaluation as evaluation
+
+    def make(protocol):
+        inner = _IDENTITY(protocol)
+
+        def restore(x):
+            if stop_after is not None and len(calls) == stop_after:
+                raise KeyboardInterrupt
+            calls.append(1)
+            return inner(x)
+
+        return restore
+
+    monkeypatch.setattr(evaluation, "identity_restorer", make)
+
+
+def test_an_interrupted_test_keeps_what_it_measured_and_a_rerun_goes_on(tmp_path, capsys, monkeypatch):
+    data = make_images(tmp_path / "set", count=5, size=(24, 24))
+    report = tmp_path / "r.json"
+    args = ["test", "--model", "identity", "--task", "denoise", "--level", "25", "--data", str(data), "--json", str(report)]
+    calls = []
+    _counting_identity(monkeypatch, calls, stop_after=2)
+    assert main(args) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("semanir: [1/5] img0  PSNR ") and "ETA 0:00:0" in err[0]
+    assert err[-1] == (f"semanir: interrupted after 2 of 5 images; they are in {report} (marked incomplete), "
+                       "and the same command goes on from there")  # fmt: skip
+    partial = json.loads(report.read_text())
+    assert partial["complete"] is False and partial["measured"] == 2 and partial["total"] == 5
+    assert [r["name"] for r in partial["images"]] == ["img0", "img1"]
+
+    calls.clear()
+    _counting_identity(monkeypatch, calls)
+    assert main(args) == 0
+    assert len(calls) == 3  # only the images not measured before
+    err = capsys.readouterr().err
+    assert "[2/5] img1  PSNR" in err and "(measured before)" in err and "[5/5] img4" in err
+    done = json.loads(report.read_text())
+    assert done["complete"] is True and [r["name"] for r in done["images"]] == [f"img{i}" for i in range(5)]
+    assert main([*args[:-1], str(tmp_path / "straight.json")]) == 0  # the same rows as a run never stopped
+    assert json.loads((tmp_path / "straight.json").read_text())["images"] == done["images"]
+
+    calls.clear()
+    assert main([*args, "--seed", "1"]) == 0  # other settings: nothing is reused
+    assert len(calls) == 5 and "measured with other settings; measuring every image" in capsys.readouterr().err
+
+
+def test_ctrl_c_in_a_test_without_a_results_file_exits_130(tmp_path, capsys, monkeypatch):
+    data = make_images(tmp_path / "set", count=2, size=(24, 24))
+    _counting_identity(monkeypatch, [], stop_after=1)
+    assert main(["test", "--model", "identity", "--task", "denoise", "--data", str(data)]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "semanir: interrupted"
 
 
 # --- restore ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import Interrupted, UsageError
 
 
 def _level(text: str | None):
@@ -117,6 +117,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
 
     protocol = get_protocol(args.task, _level(args.level), args.channels)
     dataset = _test_dataset(args, protocol)
+    settings = {"protocol": protocol.name, "data": str(Path(args.data).resolve()), "set": args.set, "seed": args.seed,
+                "save": args.save and str(Path(args.save).resolve())}  # fmt: skip
     if args.model == "identity":  # the degraded input itself: the baseline row of every table
         restore, label = identity_restorer(protocol), "degraded input (identity)"
     else:
@@ -131,22 +133,79 @@ def _cmd_test(args: argparse.Namespace) -> int:
         label = f"{meta.get('model_name')} k={model.topk} impl={model.config.get('attn_impl')}"
         if args.self_ensemble:
             label += " x8 self-ensemble"
+        settings.update(weights=_file_identity(args.weights, args.task), tile=args.tile, overlap=args.overlap,
+                        device=str(device), dtype=str(dtype))  # fmt: skip
+    settings["model"] = label
     json_to_stdout = args.json == "-"
     identity = args.model == "identity"
-    result = evaluate(restore, dataset, protocol, args.limit, args.save, quantize_output=not identity)
+    header = {"model": label, "data": str(args.data), "set": args.set}
+    total = len(dataset) if args.limit is None else min(args.limit, len(dataset))
+    results, measured = None, {}
+    if args.json and not json_to_stdout:
+        from .evaluation import ResultsFile
+
+        results = ResultsFile(args.json, header, settings)
+        measured, note = results.measured()
+        if note:
+            print(f"semanir: {note}", file=sys.stderr)
+    progress = _TestProgress(protocol.name, total, measured, results)
+    try:
+        result = evaluate(restore, dataset, protocol, args.limit, args.save, progress.image, not identity, measured)
+    except KeyboardInterrupt:
+        if results is None:
+            raise
+        raise Interrupted(f"interrupted after {progress.done} of {total} images; they are in {results.path} (marked "
+                          "incomplete), and the same command goes on from there") from None  # fmt: skip
     title = f"{protocol.name} on {args.set or args.data}: {label}"
     if not json_to_stdout:
         print(result.table(title))
-    if args.json:
-        payload = {"model": label, "data": str(args.data), "set": args.set, **result.to_json()}
-        text = json.dumps(payload, indent=2)
-        if json_to_stdout:
-            print(text)
-        else:
-            from .fileio import atomic_write
-
-            atomic_write(args.json, lambda f: f.write(text.encode()))
+    if json_to_stdout:
+        print(json.dumps({**header, **result.to_json()}, indent=2))
+    elif results is not None:
+        results.write(result, total)  # complete also when every image was measured before
     return 0
+
+
+def _file_identity(weights: str | None, task: str) -> list | None:
+    """Path, size and mtime of the weights a test runs: other weights, other results."""
+    from .pretrained import preset_path
+
+    path = Path(weights) if weights else preset_path(task)
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
+class _TestProgress:
+    """One line per image on stderr (its scores, images done / total, ETA) and the results file
+    rewritten after each, so that minutes of scoring are neither silent nor lost to a Ctrl-C."""
+
+    def __init__(self, protocol: str, total: int, measured: dict, results):
+        import time
+
+        from .evaluation import EvaluationResult
+
+        self.so_far = EvaluationResult(protocol)
+        self.total, self.measured, self.results, self.done, self.new = total, measured, results, 0, 0
+        self.clock, self.start = time.monotonic, time.monotonic()
+
+    def image(self, row: dict) -> None:
+        self.done += 1
+        self.so_far.rows.append(row)
+        if self.results is not None:
+            self.results.write(self.so_far, self.total)
+        if row["name"] in self.measured:
+            when = "measured before"
+        else:
+            self.new += 1
+            elapsed = self.clock() - self.start
+            when = f"{_clock(elapsed)} elapsed, ETA {_clock(elapsed / self.new * (self.total - self.done))}"
+        print(f"semanir: [{self.done}/{self.total}] {row['name']}  PSNR {row['psnr']:.2f}  SSIM {row['ssim']:.4f}  ({when})",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
 # --- restore ------------------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 import json
 import pickle
+import re
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ import torch
 from semanir.cli import main
 from semanir.data.io import read_image, write_image
 from semanir.data.protocols import get_protocol
+from semanir.evaluation import identity_restorer as _IDENTITY
 from semanir.weights import save_weights
 from tests.conftest import tiny_model
 from tests.helpers import make_images, stale_temporary
@@ -87,6 +91,62 @@ def test_test_refuses_weights_of_the_wrong_scale_before_scoring(tmp_path, capsys
 def test_test_with_a_missing_folder_is_one_line(tmp_path, capsys):
     assert main(["test", "--model", "identity", "--task", "denoise", "--data", str(tmp_path / "nope")]) == 2
     assert "no such folder" in _one_error_line(capsys)
+
+
+def _counting_identity(monkeypatch, calls: list, stop_after: int | None = None):
+    """identity_restorer that counts its images and, like a Ctrl-C, stops after ``stop_after``."""
+    import semanir.evaluation as evaluation
+
+    def make(protocol):
+        inner = _IDENTITY(protocol)
+
+        def restore(x):
+            if stop_after is not None and len(calls) == stop_after:
+                raise KeyboardInterrupt
+            calls.append(1)
+            return inner(x)
+
+        return restore
+
+    monkeypatch.setattr(evaluation, "identity_restorer", make)
+
+
+def test_an_interrupted_test_keeps_what_it_measured_and_a_rerun_goes_on(tmp_path, capsys, monkeypatch):
+    data = make_images(tmp_path / "set", count=5, size=(24, 24))
+    report = tmp_path / "r.json"
+    args = ["test", "--model", "identity", "--task", "denoise", "--level", "25", "--data", str(data), "--json", str(report)]
+    calls = []
+    _counting_identity(monkeypatch, calls, stop_after=2)
+    assert main(args) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("semanir: [1/5] img0  PSNR ") and "ETA 0:00:0" in err[0]
+    assert err[-1] == (f"semanir: interrupted after 2 of 5 images; they are in {report} (marked incomplete), "
+                       "and the same command goes on from there")  # fmt: skip
+    partial = json.loads(report.read_text())
+    assert partial["complete"] is False and partial["measured"] == 2 and partial["total"] == 5
+    assert [r["name"] for r in partial["images"]] == ["img0", "img1"]
+
+    calls.clear()
+    _counting_identity(monkeypatch, calls)
+    assert main(args) == 0
+    assert len(calls) == 3  # only the images not measured before
+    err = capsys.readouterr().err
+    assert "[2/5] img1  PSNR" in err and "(measured before)" in err and "[5/5] img4" in err
+    done = json.loads(report.read_text())
+    assert done["complete"] is True and [r["name"] for r in done["images"]] == [f"img{i}" for i in range(5)]
+    assert main([*args[:-1], str(tmp_path / "straight.json")]) == 0  # the same rows as a run never stopped
+    assert json.loads((tmp_path / "straight.json").read_text())["images"] == done["images"]
+
+    calls.clear()
+    assert main([*args, "--seed", "1"]) == 0  # other settings: nothing is reused
+    assert len(calls) == 5 and "measured with other settings; measuring every image" in capsys.readouterr().err
+
+
+def test_ctrl_c_in_a_test_without_a_results_file_exits_130(tmp_path, capsys, monkeypatch):
+    data = make_images(tmp_path / "set", count=2, size=(24, 24))
+    _counting_identity(monkeypatch, [], stop_after=1)
+    assert main(["test", "--model", "identity", "--task", "denoise", "--data", str(data)]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "semanir: interrupted"
 
 
 # --- restore ------------------------------------------------------------------------------------
@@ -328,3 +388,85 @@ def test_names_that_differ_only_in_case_are_refused_before_restoring(tmp_path, c
     assert main(["restore", str(tmp_path / "d"), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 2
     assert "would both be written as" in _one_error_line(capsys)
     assert not (tmp_path / "out").exists()
+
+
+# --- the user's failures and ours ---------------------------------------------------------------
+
+
+def _a_bug(*args, **kwargs):
+    raise RuntimeError("Input type (c10::BFloat16) and bias type (float) should be the same")
+
+
+def test_an_internal_error_says_it_is_a_bug_and_keeps_the_traceback(tmp_path, capsys, monkeypatch, weights):
+    from semanir.restoration import Restorer
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the log goes where the test can see it
+    monkeypatch.setattr(Restorer, "restore_array", _a_bug)
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("semanir: internal error (a bug in semanir, not your input): RuntimeError: Input type")
+    assert "please report it" in err[0] and "--debug" in err[0]
+    log = Path(re.search(r"traceback in (\S+) ", err[0]).group(1))
+    assert log.parent == tmp_path
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "in _a_bug" in text and f"restore {src}" in text
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_prints_the_traceback_of_an_internal_error(tmp_path, capsys, monkeypatch, weights, where):
+    from semanir.restoration import Restorer
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(Restorer, "restore_array", _a_bug)
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    args = ["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]
+    assert main(["--debug", *args] if where == "before" else [*args, "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "in _a_bug" in err
+    assert err.strip().splitlines()[-1].endswith("please report it with the traceback above")
+    assert not list(tmp_path.glob("semanir-*.log"))
+
+
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        (["--precision", "fp16", "--device", "cpu"], "fp16 inference is not supported on the CPU"),
+        (["--device", "gpu"], "--device 'gpu' is not a device"),
+        (["--tile", "7"], "tile size must be a positive multiple of"),
+        (["--model", "semanir_nope"], "unknown model 'semanir_nope'"),
+        (["--impl", "nope"], "unknown attn_impl 'nope'"),
+    ],
+)
+def test_bad_arguments_are_the_users_failure_not_a_bug(tmp_path, capsys, weights, extra, expected):
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"]), *extra]) == 2
+    assert expected in _one_error_line(capsys)
+
+
+def test_bad_test_arguments_are_the_users_failure_not_a_bug(tmp_path, capsys):
+    data = make_images(tmp_path / "set", count=1)
+    base = ["test", "--model", "identity", "--data", str(data)]
+    assert main([*base, "--task", "denoise", "--level", "abc"]) == 2
+    assert "denoise level must be one of" in _one_error_line(capsys)
+    assert main([*base, "--task", "denoise", "--set", "Set6"]) == 2
+    assert "unknown benchmark 'Set6'" in _one_error_line(capsys)
+
+
+def test_debug_also_shows_where_a_users_failure_was_raised(tmp_path, capsys):
+    assert main(["--debug", "test", "--model", "identity", "--task", "denoise", "--data", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "semanir: error: " in err and "no such folder" in err
+
+
+def test_ctrl_c_in_restore_exits_130_in_one_line(tmp_path, capsys, monkeypatch, weights):
+    from semanir.restoration import Restorer
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Restorer, "restore_array", ctrl_c)
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["semanir: interrupted"]

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, read_image, write_image
+from .errors import UsageError
 from .inference import check_tiling, model_geometry, restore_mosaic, restore_tensor
 
 
@@ -41,11 +42,11 @@ def plan_outputs(inputs: list[Path], out_dir: Path, fmt: str = "png") -> dict[Pa
     Inputs that would share a name are told apart deterministically: the same stem with other
     extensions gets ``<stem>_<ext>``; the same name in other folders gets its parent folders' names in
     front (``d1_a``, ``d2_a``), one more folder at a time until the names differ. Names are compared
-    case-insensitively, as many disks store them. Raises ValueError, before anything is restored, for
+    case-insensitively, as many disks store them. Raises UsageError, before anything is restored, for
     inputs that still cannot be told apart.
     """
     if fmt not in ("png", "tif"):
-        raise ValueError(f"output format must be png or tif, got {fmt!r}")
+        raise UsageError(f"output format must be png or tif, got {fmt!r}")
     extensions: dict[str, set[str]] = {}
     for p in inputs:
         extensions.setdefault(p.stem.casefold(), set()).add(p.suffix.casefold())
@@ -67,7 +68,7 @@ def plan_outputs(inputs: list[Path], out_dir: Path, fmt: str = "png") -> dict[Pa
             deeper = [p for p in group if folders[p] < len(p.parent.parts) - 1]
             if not deeper:
                 a, b = group[:2]
-                raise ValueError(
+                raise UsageError(
                     f"{a} and {b} would both be written as {out_dir / names[a]}.{fmt}; "
                     "restore them into separate output folders"
                 )
@@ -77,7 +78,7 @@ def plan_outputs(inputs: list[Path], out_dir: Path, fmt: str = "png") -> dict[Pa
     for p in inputs:
         out = (out_dir / f"{names[p]}.{fmt}").resolve()
         if out in inputs:
-            raise ValueError(f"{out} would overwrite an input; choose another output folder")
+            raise UsageError(f"{out} would overwrite an input; choose another output folder")
         plan[p] = out
     return plan
 
@@ -90,7 +91,7 @@ def check_writable(out_dir: Path) -> None:
         with tempfile.TemporaryFile(dir=out_dir):
             pass
     except OSError as err:
-        raise ValueError(f"cannot write to output folder {out_dir}: {err.strerror or err}") from None
+        raise UsageError(f"cannot write to output folder {out_dir}: {err.strerror or err}") from None
 
 
 @contextmanager

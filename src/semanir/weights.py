@@ -13,13 +13,14 @@ import torch
 from torch import nn
 
 from .fileio import atomic_write
+from .errors import UsageError
 from .registry import create_model
 
 FORMAT_VERSION = "1"
 _PTH_CONTAINER_KEYS = ("params_ema", "params", "state_dict", "model", "ema")
 
 
-class WeightsError(ValueError):
+class WeightsError(UsageError):
     """A weights file that cannot be read or does not fit the model; the message is one line."""
 
 

@@ -8,6 +8,8 @@ from typing import Callable
 
 import torch
 
+from ..errors import UsageError
+
 from .dictionary import build_key_semantic_dictionary, clip_topk
 from .fused import BACKENDS, backend_error, fused_attention, triton_interpreting
 from .position import relative_coords_table, table_size
@@ -27,7 +29,7 @@ AUTO = "auto"
 _last_implementation: str | None = None
 
 
-class ImplementationUnavailable(RuntimeError):
+class ImplementationUnavailable(UsageError, RuntimeError):
     """An implementation that exists but cannot run here (missing package, wrong device)."""
 
 
@@ -43,7 +45,7 @@ def check_implementation(name: str) -> str:
     ImplementationUnavailable, never a silent fallback that would misreport what ran.
     """
     if name not in _IMPLEMENTATIONS and name != AUTO:
-        raise ValueError(f"unknown attn_impl {name!r}; choose from {available_implementations()}")
+        raise UsageError(f"unknown attn_impl {name!r}; choose from {available_implementations()}")
     if name in BACKENDS and backend_error(name):
         raise ImplementationUnavailable(f"attn_impl={name!r} is not available: {backend_error(name)}")
     return name

@@ -23,6 +23,8 @@ from typing import Callable
 
 import torch
 
+from ..errors import UsageError
+
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 _STATUS = Path("/proc/self/status")
 
@@ -156,7 +158,7 @@ def parse_device(name: str | None) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available here")
+        raise UsageError("--device cuda: no CUDA device is available here")
     if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"--device must be cpu or cuda, got {name!r}")
+        raise UsageError(f"--device must be cpu or cuda, got {name!r}")
     return device

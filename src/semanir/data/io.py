@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from ..fileio import atomic_write
+from ..errors import UsageError
 
 # Failures reach the user as one ImageError line; OpenCV's own warnings would only add noise.
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
@@ -31,7 +32,7 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_GRAY_ALPHA = 4  # the IHDR color type of a gray + alpha PNG
 
 
-class ImageError(ValueError):
+class ImageError(UsageError):
     """An image that cannot be used: missing, not an image, truncated, or of an unsupported kind."""
 
 

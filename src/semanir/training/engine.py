@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from .. import __version__, create_model
 from ..config import ConfigError, dump_config
+from ..errors import Interrupted, UsageError
 from ..fileio import atomic_write, remove_stale_temporaries
 from ..weights import (
     WeightsError, decoded_metadata, load_state_dict_checked, read_weights, save_weights, total_iterations,
@@ -34,7 +35,7 @@ from .losses import build_loss
 CHECKPOINT_NAME = "last.pt"
 
 
-class TrainingError(RuntimeError):
+class TrainingError(UsageError, RuntimeError):
     """A run that cannot go on; the message is one line and says what is left on disk."""
 
 
@@ -255,12 +256,13 @@ class Trainer:
             prefetch_factor=2 if workers > 0 else None,
         )  # fmt: skip
 
-    def _install_signal_handlers(self):
+    def _install_signal_handlers(self) -> dict:
+        """Stop at the end of the iteration instead of dying mid-write; returns the old handlers."""
+
         def stop(signum, frame):
             self._stop_signal = signum
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, stop)
+        return {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def step(self, inp: torch.Tensor, target: torch.Tensor) -> float | None:
         t = self.cfg["train"]
@@ -320,11 +322,11 @@ class Trainer:
             for folder in (self.out, self.ckpt_path.parent, self.out / "weights"):  # what a kill -9 left
                 remove_stale_temporaries(folder)
             atomic_write(self.out / "config.yaml", lambda f: f.write(dump_config(self.cfg).encode()))
-        self._install_signal_handlers()
         self.model.train()
         bar = _progress(self.iteration, total, self.show_progress)
         loader = iter(self._loader()) if self.iteration < total else None
         last_loss, tick, tick_it = None, time.perf_counter(), self.iteration
+        previous_handlers = self._install_signal_handlers()
         try:
             while self.iteration < total:
                 inp, target = next(loader)[:2]  # paired datasets add the file name
@@ -352,13 +354,18 @@ class Trainer:
                     barrier(self.dist)
                 if self._stop_signal is not None:
                     self.save_checkpoint()
-                    raise TrainingError(
-                        f"stopped by signal {self._stop_signal} at iteration {self.iteration}; checkpoint saved, "
-                        f"run the same command again to resume"
+                    # Interrupted, not an error: the CLI exits 128 + the signal, as for any Ctrl-C.
+                    raise Interrupted(
+                        f"stopped by signal {self._stop_signal} ({signal.Signals(self._stop_signal).name}) at iteration "
+                        f"{self.iteration}; checkpoint saved, run the same command again to resume",
+                        self._stop_signal,
                     )
         finally:
             bar.close()
             logger.close()
+            # A caller's own Ctrl-C handling (a notebook, a test runner) works again after the run.
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
         divergence = max_parameter_divergence(self.dist, self.model.parameters())
         if self.dist.is_main:
             final = self.export_weights("final")

@@ -90,22 +90,19 @@ def test_flash_half_precision_gradients_follow_fp32():
 
 
 @needs_triton
-def test_flash_dictionary_bits_match_the_dense_mask_and_are_shared_per_index():
+def test_flash_dictionary_mask_is_the_dictionary_and_is_shared_per_index():
     from semanir.attention import flash_kernels
 
-    n = 70  # three words per row, the last one partly used
-    index = build_key_semantic_dictionary(torch.randn(2, n, 8, generator=torch.Generator().manual_seed(1)), 37)
-    bits = flash_kernels.pack_dictionary(index, n)
-    assert bits.shape == (2, n, 3) and bits.dtype == torch.int32
-    unpacked = (bits.long()[..., None] >> torch.arange(32)) & 1
-    dense = torch.zeros(2, n, 96, dtype=torch.long).scatter_(2, index, 1)
-    assert torch.equal(unpacked.reshape(2, n, 96), dense)
-    # Every layer of a stage passes the same index tensor: one packing serves them all,
+    n = 23
+    index = build_key_semantic_dictionary(torch.randn(2, n, 8, generator=torch.Generator().manual_seed(1)), 9)
+    mask = flash_kernels.dictionary_mask(index, n)
+    assert mask.shape == (2, n, n) and mask.dtype == torch.uint8 and int(mask.sum()) == 2 * n * 9
+    assert bool(mask.gather(2, index).all())
+    # Every layer of a stage passes the same index tensor: one mask serves them all,
     # and an in-place change of the index is seen.
-    first = flash_kernels.dictionary_bits(index, n)
-    assert flash_kernels.dictionary_bits(index, n) is first
-    index.add_(0)  # an in-place write (same values) bumps the version: the bits are rebuilt
-    assert flash_kernels.dictionary_bits(index, n) is not first
+    assert flash_kernels.dictionary_mask(index, n) is mask
+    index.add_(0)  # an in-place write (same values) bumps the version: the mask is rebuilt
+    assert flash_kernels.dictionary_mask(index, n) is not mask
 
 
 def test_auto_on_cuda_picks_flash_unless_k_is_a_small_share_of_n(monkeypatch):
@@ -114,6 +111,16 @@ def test_auto_on_cuda_picks_flash_unless_k_is_a_small_share_of_n(monkeypatch):
     assert resolve_implementation("auto", "cuda", n=1024, k=512) == "flash"
     assert resolve_implementation("auto", "cuda", n=1024, k=1024 // ratio) == "flash"
     assert resolve_implementation("auto", "cuda", n=8192, k=8192 // ratio - 1) == "triton"
+    # fp32 without TF32 leaves flash no tensor cores: the gather kernel does K/N of the work.
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        assert resolve_implementation("auto", "cuda", n=1024, k=512, dtype=torch.float32) == "triton"
+        assert resolve_implementation("auto", "cuda", n=1024, k=512, dtype=torch.bfloat16) == "flash"
+        torch.backends.cuda.matmul.allow_tf32 = True
+        assert resolve_implementation("auto", "cuda", n=1024, k=512, dtype=torch.float32) == "flash"
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
     monkeypatch.setattr(attention, "_kernel_works", lambda backend, device: backend == "triton")
     assert resolve_implementation("auto", "cuda", n=1024, k=512) == "triton"
     monkeypatch.setattr(attention, "_kernel_works", lambda backend, device: False)

@@ -52,8 +52,9 @@ def check_implementation(name: str) -> str:
 
 
 # `auto` on CUDA: the gather kernel does K/N of the work on CUDA cores, `flash` all of it on tensor
-# cores; gather wins only where K/N is small. Crossover measured on an H200 (benchmarks/RESULTS.md,
-# "flash vs gather"); `flash` from K >= N / FLASH_MIN_RATIO.
+# cores; gather wins where K/N is small, and in fp32 without TF32, where flash has no tensor cores.
+# Crossover measured on an H200 (benchmarks/RESULTS.md, "flash vs gather"): flash from
+# K >= N / FLASH_MIN_RATIO.
 FLASH_MIN_RATIO = 16
 
 
@@ -77,19 +78,26 @@ def _kernel_works(backend: str, device: torch.device) -> bool:
     return ok
 
 
-def _auto_cuda(device: torch.device, n: int | None, k: int | None) -> str:
-    gather_first = n is not None and k is not None and k * FLASH_MIN_RATIO < n
+def _flash_has_tensor_cores(dtype: torch.dtype | None) -> bool:
+    return dtype in (torch.float16, torch.bfloat16) or (dtype == torch.float32 and torch.backends.cuda.matmul.allow_tf32)
+
+
+def _auto_cuda(device: torch.device, n: int | None, k: int | None, dtype: torch.dtype | None) -> str:
+    small_k = n is not None and k is not None and k * FLASH_MIN_RATIO < n
+    gather_first = small_k or (dtype is not None and not _flash_has_tensor_cores(dtype))
     for backend in ("triton", "flash") if gather_first else ("flash", "triton"):
         if _kernel_works(backend, device):
             return backend
     return "mask"
 
 
-def resolve_implementation(impl: str, device: torch.device | str, n: int | None = None, k: int | None = None) -> str:
-    """The implementation that ``impl`` runs on tensors of ``device`` (windows of ``n`` tokens, ``k`` keys).
+def resolve_implementation(
+    impl: str, device: torch.device | str, n: int | None = None, k: int | None = None, dtype: torch.dtype | None = None
+) -> str:
+    """The implementation that ``impl`` runs on ``dtype`` tensors of ``device`` (windows of ``n`` tokens, ``k`` keys).
 
     ``auto``: CUDA -> ``flash`` (tensor cores), or the ``triton`` gather kernel where
-    k < n / FLASH_MIN_RATIO, whichever of them works, else ``mask``; CPU -> ``cpu`` (the numba fast
+    k < n / FLASH_MIN_RATIO or the dtype is fp32 without TF32, whichever of them works, else ``mask``; CPU -> ``cpu`` (the numba fast
     path) when numba is installed, else ``mask``; other devices -> ``mask``.
     An explicit name that cannot run on ``device`` raises ImplementationUnavailable.
     """
@@ -97,7 +105,7 @@ def resolve_implementation(impl: str, device: torch.device | str, n: int | None 
     check_implementation(impl)
     if impl == AUTO:
         if device.type == "cuda":
-            return _auto_cuda(device, n, k)
+            return _auto_cuda(device, n, k, dtype)
         if device.type == "cpu" and not backend_error("cpu"):
             return "cpu"
         return "mask"
@@ -127,7 +135,7 @@ def key_semantic_attention(q, k, v, index, bias_table, window, impl: str = "gath
         raise ValueError(f"window {tuple(window)} holds {window[0] * window[1]} tokens, not N={n}")
     if bias_table.shape != (h, table_size(window)):
         raise ValueError(f"bias_table must be (H={h}, T={table_size(window)}), got {tuple(bias_table.shape)}")
-    name = resolve_implementation(impl, q.device, n, index.shape[-1])
+    name = resolve_implementation(impl, q.device, n, index.shape[-1], q.dtype)
     _last_implementation = name
     return _IMPLEMENTATIONS[name](q, k, v, index, bias_table, window)
 

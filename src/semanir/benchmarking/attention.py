@@ -155,7 +155,7 @@ def run(
                     row.note = "same as above (independent of k)"
                     continue
                 try:
-                    ran = impl if impl in ("dense", "dictionary") else resolve_implementation(impl, device, n, k)
+                    ran = impl if impl in ("dense", "dictionary") else resolve_implementation(impl, device, n, k, getattr(torch, shape.dtype))
                 except ImplementationUnavailable as err:
                     row.note = f"skipped: {err}"
                     continue

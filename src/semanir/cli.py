@@ -352,8 +352,9 @@ def _cmd_bench_peers(args: argparse.Namespace) -> int:
     print(_bench_header(device, args))
     sizes = {task: size for task, size in (("sr", args.sr_size), ("denoise", args.denoise_size)) if size}
     print(f"# MACs at the paper's sizes (SR x4: 128x128 LR, denoising: 256x256); latency median of {args.repeats} "
-          "after a warm-up, random weights; 'paper ms' is Table 3's GPU runtime, for reference only")  # fmt: skip
-    print(format_table(*peers.as_table(peers.run(device, args.repeats, sizes))))
+          f"after a warm-up, random weights, every model in {args.precision}; 'paper ms' is Table 3's GPU runtime, "
+          "for reference only")  # fmt: skip
+    print(format_table(*peers.as_table(peers.run(device, args.repeats, sizes, args.precision))))
     return 0
 
 
@@ -389,6 +390,8 @@ def _add_bench(sub) -> None:
     p.add_argument("--device", choices=["cpu", "cuda"])
     p.add_argument("--sr-size", type=_size, help="LR input for the latency of the SR models (default 128x128)")
     p.add_argument("--denoise-size", type=_size, help="input for the denoising models' latency (default 256x256)")
+    p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32",
+                   help="every model in fp32, fp32 with TF32 matmuls, or bf16 autocast (default fp32)")  # fmt: skip
     p.add_argument("--repeats", type=_positive, default=2)
     p.set_defaults(func=_cmd_bench_peers)
 

@@ -12,6 +12,7 @@ Memory, the peak *extra* bytes a call needs on top of what was allocated before 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import gc
@@ -122,6 +123,25 @@ class Versions:
                 return None
 
         return cls(torch.__version__, get("triton"), get("numba"), get("spandrel"))
+
+
+PRECISIONS = ("fp32", "tf32", "bf16")
+
+
+@contextlib.contextmanager
+def precision(device: torch.device, name: str):
+    """Run the block in ``name``: fp32, fp32 with TF32 matmuls and convolutions, or bf16 autocast.
+
+    One switch for every model of a comparison, so that none is timed in a precision the others lack."""
+    if name not in PRECISIONS:
+        raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = name == "tf32"
+    try:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=name == "bf16"):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def device_description(device: torch.device) -> str:

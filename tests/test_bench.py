@@ -4,6 +4,7 @@ structure. Never a timing assertion."""
 import importlib.util
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,15 @@ def test_peers_build_at_the_papers_sizes():
     for peer in peers.PEERS:
         if not peer.name.startswith("SemanIR"):
             assert abs(counts[peer.name] - peer.paper_params_m) / peer.paper_params_m < 0.005, peer.name
+
+
+def test_train_throughput_runs_an_sr_config(capsys):
+    # SR targets are the input patch times the scale (it once built them at the input's size).
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "train_throughput.py"
+    spec = importlib.util.spec_from_file_location("train_throughput", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = ["tiny_sr", "--device", "cpu", "--impls", "mask", "--batches", "1", "--steps", "1", "--warmup", "1"]
+    assert script.main(args) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| mask |")]
+    assert len(rows) == 1 and "failed" not in rows[0], rows

@@ -4,7 +4,8 @@
 
 For each implementation: the forward agreement with ``mask`` (same weights, fp32, no autocast),
 then timed AdamW steps on random patches (L1 loss, the config's random top-k cycled, bf16 autocast
-on CUDA), with iterations/s, megapixels/s and peak memory. No data loading: this is the ceiling
+on CUDA), with iterations/s, megapixels/s (of input patches: ``patch_size`` is the input's size, an
+SR model's targets are ``scale`` times larger) and peak memory. No data loading: this is the ceiling
 the data pipeline has to keep up with. Used to pick the implementation and batch of a GPU slice.
 """
 
@@ -18,6 +19,7 @@ import torch
 from semanir import create_model
 from semanir.attention import resolve_implementation
 from semanir.config import load_config
+from semanir.inference import model_geometry
 
 
 def _model(cfg: dict, impl: str, device: torch.device) -> torch.nn.Module:
@@ -42,14 +44,16 @@ def measure(cfg, impl, batch, state, probe, reference, device, steps, warmup):
         torch.cuda.reset_peak_memory_stats(device)
     ks = cfg["train"]["topk_choices"] or [model.topk]
     patch = cfg["data"]["train"]["patch_size"]
+    scale = model_geometry(model).scale  # SR: the target is the input patch times the scale
     for i in range(warmup + steps):
         if i == warmup:
             _sync(device)
             start = time.perf_counter()
-        clean = torch.rand(batch, cfg["data"]["train"]["channels"], patch, patch, device=device)
-        noisy = clean + 0.1 * torch.randn_like(clean)
+        clean = torch.rand(batch, cfg["data"]["train"]["channels"], patch * scale, patch * scale, device=device)
+        degraded = torch.nn.functional.avg_pool2d(clean, scale) if scale > 1 else clean
+        degraded = degraded + 0.1 * torch.randn_like(degraded)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss = (model(noisy, topk=ks[i % len(ks)]).float() - clean).abs().mean()
+            loss = (model(degraded, topk=ks[i % len(ks)]).float() - clean).abs().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -4,6 +4,7 @@ structure. Never a timing assertion."""
 import importlib.util
 import json
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -120,3 +121,15 @@ def test_precision_switch_applies_to_the_block_and_is_undone():
     with pytest.raises(UsageError, match="precision must be one of fp32, tf32, bf16"):
         with precision(cpu, "fp8"):
             pass
+
+
+def test_train_throughput_runs_an_sr_config(capsys):
+    # SR targets are the input patch times the scale (it once built them at the input's size).
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "train_throughput.py"
+    spec = importlib.util.spec_from_file_location("train_throughput", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = ["tiny_sr", "--device", "cpu", "--impls", "mask", "--batches", "1", "--steps", "1", "--warmup", "1"]
+    assert script.main(args) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| mask |")]
+    assert len(rows) == 1 and "failed" not in rows[0], rows

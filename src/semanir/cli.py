@@ -87,8 +87,12 @@ def _check_task_scale(model, meta: dict, task: str, scale: int | None = None) ->
 
 
 def _settings(args: argparse.Namespace):
+    import warnings
+
     from .inference import pick_device, pick_dtype
 
+    # A run's warnings (an fp16 tile redone in fp32) as one line, like its errors.
+    warnings.formatwarning = lambda message, *_, **__: f"semanir: warning: {message}\n"
     device = pick_device(args.device)
     return device, pick_dtype(device, args.precision)
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .data.protocols import Protocol
-from .inference import restore_mosaic, restore_tensor
+from .inference import Fp32Fallback, restore_mosaic, restore_tensor
 
 
 @dataclass
@@ -113,8 +113,9 @@ def evaluate(
 def model_restorer(
     model: nn.Module, device, dtype=torch.float32, tile=None, overlap=None, topk=None, self_ensemble=False, task=None
 ):
+    """``restore`` for :func:`evaluate`; the model stays fp32, a lower ``dtype`` runs under autocast."""
     model = model.to(device).eval()
-    run = dict(tile=tile, overlap=overlap, topk=topk, device=device, dtype=dtype)
+    run = dict(tile=tile, overlap=overlap, topk=topk, device=device, dtype=dtype, fallback=Fp32Fallback())
     if task == "demosaic" and self_ensemble:
         from .data.degradations import bayer_mosaic
         from .data.protocols import DEMOSAIC_PATTERN

@@ -18,7 +18,7 @@ from torch import nn
 
 from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, read_image, write_image
 from .errors import UsageError
-from .inference import check_tiling, model_geometry, restore_mosaic, restore_tensor
+from .inference import Fp32Fallback, check_tiling, model_geometry, restore_mosaic, restore_tensor
 
 
 def collect_inputs(specs: list[str]) -> list[Path]:
@@ -112,7 +112,10 @@ def output_folder(out_dir: Path):
 
 @dataclass
 class Restorer:
-    """A model with its run settings; ``task`` adapts inputs (a 1-channel CFA for demosaicking)."""
+    """A model with its run settings; ``task`` adapts inputs (a 1-channel CFA for demosaicking).
+
+    The model stays fp32; a ``dtype`` below fp32 runs it under autocast (``inference.run_model``).
+    """
 
     model: nn.Module
     task: str | None = None
@@ -126,6 +129,7 @@ class Restorer:
 
     def __post_init__(self):
         self.model = self.model.to(self.device).eval()
+        self.fallback = Fp32Fallback()  # one overflow warning per Restorer, however many files
         self.in_chans = self.model.in_chans
         geometry = model_geometry(self.model)
         self.scale = geometry.scale
@@ -144,7 +148,8 @@ class Restorer:
         return pixels, False
 
     def restore_array(self, pixels: np.ndarray, name: str = "image", progress=None) -> np.ndarray:
-        run = dict(tile=self.tile, overlap=self.overlap, topk=self.topk, device=self.device, dtype=self.dtype)
+        run = dict(tile=self.tile, overlap=self.overlap, topk=self.topk, device=self.device, dtype=self.dtype,
+                   fallback=self.fallback)  # fmt: skip
         if self.task == "demosaic" and pixels.ndim == 2:
             out = restore_mosaic(self.model, pixels, self.bayer_pattern, self.self_ensemble, progress, **run)
             return np.clip(out[0].numpy().transpose(1, 2, 0), 0.0, 1.0)

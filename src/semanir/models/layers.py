@@ -85,7 +85,8 @@ class ContinuousPositionBias(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(2, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, num_heads, bias=False))
 
     def forward(self, window: tuple[int, int], device) -> torch.Tensor:
-        table = relative_coords_table(window, self.nominal_window, device)
+        # The table is fp32; a model cast to bf16/fp16 needs it in its own dtype.
+        table = relative_coords_table(window, self.nominal_window, device).to(self.mlp[0].weight.dtype)
         return 16.0 * torch.sigmoid(self.mlp(table)).transpose(0, 1)  # (H, T)
 
 

@@ -220,3 +220,19 @@ def test_triton_op_has_a_flop_formula():
     for backend in ("triton", "flash"):
         assert getattr(torch.ops.semanir, f"ksa_{backend}") in flop_registry
         assert getattr(torch.ops.semanir, f"ksa_{backend}_backward") in flop_registry
+
+
+@needs_triton
+@pytest.mark.parametrize("name", ["semanir_s_sr_x2", "semanir_unet_color"])
+def test_models_run_the_tensor_core_path_under_bf16_autocast(name):
+    # Autocast makes qkv bf16 while the logit scale is an fp32 parameter; tl.dot needs one dtype.
+    model = tiny_model(name, attn_impl="flash").eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(torch.rand(1, 3, 17, 20), topk=7)
+    assert last_implementation() == "flash" and bool(out.isfinite().all())
+
+
+def test_mixed_dtypes_are_refused():
+    q, k, v, index, bias = _case(*SHAPES[0])
+    with pytest.raises(ValueError, match="q, k, v must share a dtype"):
+        key_semantic_attention(q, k.bfloat16(), v, index, bias, SHAPES[0][2], "gather")

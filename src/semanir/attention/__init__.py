@@ -128,6 +128,8 @@ def key_semantic_attention(q, k, v, index, bias_table, window, impl: str = "gath
     global _last_implementation
     if q.dim() != 4 or q.shape != k.shape or k.shape != v.shape:
         raise ValueError(f"q, k, v must share a (B, H, N, D) shape, got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    if not q.dtype == k.dtype == v.dtype:
+        raise ValueError(f"q, k, v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     b, h, n, _ = q.shape
     if index.dim() != 3 or index.shape[:2] != (b, n):
         raise ValueError(f"index must be (B={b}, N={n}, K), got {tuple(index.shape)}")

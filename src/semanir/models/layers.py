@@ -108,7 +108,9 @@ class KeySemanticAttention(nn.Module):
         b, n, c = t.shape
         qkv = self.qkv(t).view(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
         scale = torch.clamp(self.logit_scale, max=math.log(100.0)).exp()
-        q = F.normalize(qkv[0], dim=-1) * scale
+        # Under autocast qkv is half while the logit scale is an fp32 parameter: keep q in qkv's dtype,
+        # since the fused kernels multiply q and k on tensor cores, which need one dtype.
+        q = (F.normalize(qkv[0], dim=-1) * scale).to(qkv.dtype)
         k = F.normalize(qkv[1], dim=-1)
         bias = self.position_bias(window, t.device).to(q.dtype)
         v = qkv[2]

@@ -40,7 +40,16 @@ PRESETS = (
     ("demosaic", "astronaut_bayer.png", "astronaut_clean.png"),
 )
 PRECISIONS = ("fp32", "bf16", "fp16")
-TRAIN_IMPLS = ("flash", "triton", "mask", "gather")
+TRAIN_IMPLS = ("flash", "triton", "mask")
+
+
+# `semanir restore` in-process, with its wall time and the GPU's peak memory.
+_TIMED_RESTORE = (
+    "import sys, time, torch; from semanir.cli import main; start = time.perf_counter(); "
+    "rc = main(['restore', *sys.argv[1:]]); "
+    "print(f'restore: exit {rc}, {time.perf_counter() - start:.1f} s in all (model load included), "
+    "peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB'); sys.exit(rc)"
+)
 
 
 @dataclass
@@ -142,21 +151,26 @@ def plan(work: Path, quick: bool) -> list[Section]:
                  "--task", task, "--precision", precision, "--device", "cuda")
         for task, degraded, _ in PRESETS for precision in PRECISIONS
     ]  # fmt: skip
+    paper_grid = [] if not quick else ["--n", "1024", "--k", "512"]
     table1 = [
-        _semanir("bench", "attention", "--device", "cuda", "--backward", "--dtype", dtype, "--repeats", "5",
-                 "--impl", "dictionary", "dense", "mask", "gather", "triton", "flash",
-                 "--json", str(work / f"attention_{dtype}.json"), *(["--n", "1024", "--k", "512"] if quick else []))
-        for dtype in ("float32", "bfloat16")
+        # The paper's grid in bf16, every implementation but the slow plain-PyTorch gather.
+        _semanir("bench", "attention", "--device", "cuda", "--backward", "--dtype", "bfloat16", "--repeats", "5",
+                 "--impl", "dictionary", "dense", "mask", "triton", "flash", "--json", str(work / "attention_bfloat16.json"),
+                 *paper_grid),
+        # fp32 at the paper's window (N=1024), every implementation.
+        _semanir("bench", "attention", "--device", "cuda", "--backward", "--dtype", "float32", "--repeats", "5",
+                 "--impl", "dense", "mask", "gather", "triton", "flash", "auto", "--n", "1024", "--k", "512", "64",
+                 "--json", str(work / "attention_float32.json")),
     ]  # fmt: skip
     crossover = _semanir(
         "bench", "attention", "--device", "cuda", "--backward", "--dtype", "bfloat16", "--repeats", "5",
-        "--impl", "triton", "flash", "auto", "--n", "1024", "4096", "--k", "16", "32", "64", "128",
+        "--impl", "triton", "flash", "--n", "1024", "4096", "--k", "32", "64", "128",
         "--json", str(work / "crossover.json"),
     )  # fmt: skip
     throughput = [
         [sys.executable, "benchmarks/train_throughput.py", cfg, "--device", "cuda", "--impls", *TRAIN_IMPLS,
-         "--steps", "3" if quick else "8", "--warmup", "2"]
-        for cfg in ("shipped_denoise_color_gpu", "sr_s_x4", "denoise_color_s25")
+         "--steps", "3" if quick else "6", "--warmup", "2"]
+        for cfg in ("denoise_color_s25", "sr_s_x4")
     ]  # fmt: skip
     big = work / "big"
     data = work / "train_images"
@@ -166,24 +180,26 @@ def plan(work: Path, quick: bool) -> list[Section]:
                 "train.checkpoint_every=3", "train.val_every=3"]  # fmt: skip
     return [
         Section("versions", "Device and versions", needs_cuda=False, limit_s=30),
-        Section("attention", "bench attention: the paper's Table 1 grid, fwd and fwd+bwd", commands=table1, limit_s=200),
-        Section("crossover", "flash against the gather kernel at small k (picks auto's crossover)",
-                commands=[crossover], limit_s=90),
-        Section("peers", "bench peers at the paper's sizes", limit_s=120,
-                commands=[_semanir("bench", "peers", "--device", "cuda", "--repeats", "10")]),
-        Section("train_throughput", "Training throughput per attention implementation", commands=throughput, limit_s=240),
-        Section("presets", "Every preset in fp32, bf16 and fp16", commands=preset_cmds, limit_s=150),
-        Section("big_restore", "A 4000x3000 restore: time and peak memory", limit_s=120,
+        Section("attention", "bench attention: the paper's Table 1 grid (bf16) and N=1024 (fp32), fwd and fwd+bwd",
+                commands=table1, limit_s=90),
+        Section("peers", "bench peers at the paper's sizes, every model in bf16 autocast", limit_s=80,
+                commands=[_semanir("bench", "peers", "--device", "cuda", "--repeats", "10", "--precision", "bf16")]),
+        Section("train_throughput", "Training throughput (bf16 autocast) of the paper's U-shape and SR-S per implementation",
+                commands=throughput, limit_s=80),
+        Section("presets", "Every preset in fp32, bf16 and fp16", commands=preset_cmds, limit_s=70),
+        Section("big_restore", "A 4000x3000 restore: time and peak memory", limit_s=45,
                 commands=[[sys.executable, str(Path(__file__).resolve()), "--make-big", str(big), *(["--quick"] if quick else [])],
-                          _semanir("restore", str(big / "photo.png"), "-o", str(big / "out"), "--device", "cuda")]),  # fmt: skip
-        Section("kernel_tests", "Triton and attention tests on the real compiler", limit_s=240,
-                commands=[[sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                           "tests/test_fused.py", "tests/test_attention.py"]]),  # fmt: skip
-        Section("torchrun", "One-GPU torchrun training with NCCL: checkpoint, then resume", limit_s=150,
+                          [sys.executable, "-c", _TIMED_RESTORE, str(big / "photo.png"), "-o", str(big / "out"), "--device", "cuda"]]),
+        Section("torchrun", "One-GPU torchrun training with NCCL: checkpoint, then resume", limit_s=45,
                 commands=[[sys.executable, str(Path(__file__).resolve()), "--make-train-images", str(data)],
                           [*torchrun, "train.iterations=3", "--no-progress"],
-                          [*torchrun, "train.iterations=6", "--no-progress", "--resume"]]),  # fmt: skip
-    ]
+                          [*torchrun, "train.iterations=6", "--no-progress", "--resume"]]),
+        Section("crossover", "flash against the gather kernel at small k (bf16; sets auto's crossover)",
+                commands=[crossover], limit_s=40),
+        Section("kernel_tests", "Triton and attention tests on the real compiler", limit_s=60,
+                commands=[[sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                           "tests/test_fused.py", "tests/test_attention.py"]]),
+    ]  # fmt: skip
 
 
 def make_big(folder: Path, quick: bool) -> None:

@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("config", help="training config (file or shipped name)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--impls", nargs="+", default=["triton", "mask", "gather"])
+    ap.add_argument("--impls", nargs="+", default=["flash", "triton", "mask", "gather"])
     ap.add_argument("--batches", type=int, nargs="+", help="batch sizes (default: the config's)")
     ap.add_argument("--steps", type=int, default=10, help="timed steps per row")
     ap.add_argument("--warmup", type=int, default=4, help="untimed steps first (compilation, caches)")

@@ -12,18 +12,21 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def shared_data() -> Path:
-    """The real images (``SEMANIR_SHARED_DATA``, default ``<repo>/../shared/data``), or skip."""
+def shared_data(need: str = "the real benchmark images") -> Path:
+    """The real images (``SEMANIR_SHARED_DATA``, default ``<repo>/../shared/data``), or skip.
+
+    The reason says what is missing and where it was looked for; pyproject's ``-rs`` prints it in
+    the summary, so a run without the data says why its tests did not run."""
     root = Path(os.environ.get("SEMANIR_SHARED_DATA", REPO.parent / "shared" / "data"))
     if not (root / "benchmarks").is_dir():
-        pytest.skip(f"real benchmark images not found at {root} (set SEMANIR_SHARED_DATA)")
+        pytest.skip(f"needs {need}: no {root / 'benchmarks'} (set SEMANIR_SHARED_DATA to the folder holding benchmarks/)")
     return root
 
 
 def benchmark_dir(name: str) -> Path:
-    folder = shared_data() / "benchmarks" / name
+    folder = shared_data(f"the real {name} images") / "benchmarks" / name
     if not folder.is_dir():
-        pytest.skip(f"{folder} not present")
+        pytest.skip(f"needs the real {name} images: no {folder}")
     return folder
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,4 +33,15 @@ def make_images(folder: Path, count: int = 5, size=(48, 56), channels: int = 3, 
 def run_cli(args: list[str], cwd: Path, **popen) -> subprocess.Popen:
     """``python -m semanir ARGS`` in a single-threaded subprocess (deterministic CPU arithmetic)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    if env.get("PYTHONPATH"):  # `PYTHONPATH=src pytest`: the child runs in cwd, where src is elsewhere
+        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in env["PYTHONPATH"].split(os.pathsep) if p)
     return subprocess.Popen([sys.executable, "-m", "semanir", *args], cwd=cwd, env=env, text=True, **popen)
+
+
+def stale_temporary(folder: Path, name: str, age_s: float = 3600) -> Path:
+    """A temporary named as atomic_write names them, as a writer killed ``age_s`` seconds ago left it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    then = time.time() - age_s
+    os.utime(tmp, (then, then))
+    return Path(tmp)

@@ -136,8 +136,8 @@ def test_topk_is_clipped_to_the_window():
 def test_unknown_implementation_name_is_an_error():
     q, k, v, bias, tokens = _inputs(window=(2, 2))
     index = build_key_semantic_dictionary(tokens, 2)
-    with pytest.raises(ValueError, match="unknown attn_impl 'flash'"):
-        key_semantic_attention(q, k, v, index, bias, (2, 2), "flash")
+    with pytest.raises(ValueError, match="unknown attn_impl 'fast'"):
+        key_semantic_attention(q, k, v, index, bias, (2, 2), "fast")
 
 
 def test_bad_shapes_are_reported():

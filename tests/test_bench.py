@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from semanir.benchmarking import attention as bench_attention
 from semanir.benchmarking import measure
@@ -103,6 +104,23 @@ def test_peers_build_at_the_papers_sizes():
     for peer in peers.PEERS:
         if not peer.name.startswith("SemanIR"):
             assert abs(counts[peer.name] - peer.paper_params_m) / peer.paper_params_m < 0.005, peer.name
+
+
+def test_precision_switch_applies_to_the_block_and_is_undone():
+    from semanir.benchmarking.measure import precision
+    from semanir.errors import UsageError
+
+    cpu = torch.device("cpu")
+    before = torch.backends.cuda.matmul.allow_tf32
+    with precision(cpu, "bf16"):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+    with precision(cpu, "tf32"):
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+    assert torch.backends.cuda.matmul.allow_tf32 == before
+    with pytest.raises(UsageError, match="precision must be one of fp32, tf32, bf16"):
+        with precision(cpu, "fp8"):
+            pass
 
 
 def test_train_throughput_runs_an_sr_config(capsys):

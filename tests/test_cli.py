@@ -2,7 +2,10 @@
 
 import json
 import pickle
+import re
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +14,10 @@ import torch
 from semanir.cli import main
 from semanir.data.io import read_image, write_image
 from semanir.data.protocols import get_protocol
+from semanir.evaluation import identity_restorer as _IDENTITY
 from semanir.weights import save_weights
 from tests.conftest import tiny_model
-from tests.helpers import make_images
+from tests.helpers import make_images, stale_temporary
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +93,62 @@ def test_test_with_a_missing_folder_is_one_line(tmp_path, capsys):
     assert "no such folder" in _one_error_line(capsys)
 
 
+def _counting_identity(monkeypatch, calls: list, stop_after: int | None = None):
+    """identity_restorer that counts its images and, like a Ctrl-C, stops after ``stop_after``."""
+    import semanir.evaluation as evaluation
+
+    def make(protocol):
+        inner = _IDENTITY(protocol)
+
+        def restore(x):
+            if stop_after is not None and len(calls) == stop_after:
+                raise KeyboardInterrupt
+            calls.append(1)
+            return inner(x)
+
+        return restore
+
+    monkeypatch.setattr(evaluation, "identity_restorer", make)
+
+
+def test_an_interrupted_test_keeps_what_it_measured_and_a_rerun_goes_on(tmp_path, capsys, monkeypatch):
+    data = make_images(tmp_path / "set", count=5, size=(24, 24))
+    report = tmp_path / "r.json"
+    args = ["test", "--model", "identity", "--task", "denoise", "--level", "25", "--data", str(data), "--json", str(report)]
+    calls = []
+    _counting_identity(monkeypatch, calls, stop_after=2)
+    assert main(args) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("semanir: [1/5] img0  PSNR ") and "ETA 0:00:0" in err[0]
+    assert err[-1] == (f"semanir: interrupted after 2 of 5 images; they are in {report} (marked incomplete), "
+                       "and the same command goes on from there")  # fmt: skip
+    partial = json.loads(report.read_text())
+    assert partial["complete"] is False and partial["measured"] == 2 and partial["total"] == 5
+    assert [r["name"] for r in partial["images"]] == ["img0", "img1"]
+
+    calls.clear()
+    _counting_identity(monkeypatch, calls)
+    assert main(args) == 0
+    assert len(calls) == 3  # only the images not measured before
+    err = capsys.readouterr().err
+    assert "[2/5] img1  PSNR" in err and "(measured before)" in err and "[5/5] img4" in err
+    done = json.loads(report.read_text())
+    assert done["complete"] is True and [r["name"] for r in done["images"]] == [f"img{i}" for i in range(5)]
+    assert main([*args[:-1], str(tmp_path / "straight.json")]) == 0  # the same rows as a run never stopped
+    assert json.loads((tmp_path / "straight.json").read_text())["images"] == done["images"]
+
+    calls.clear()
+    assert main([*args, "--seed", "1"]) == 0  # other settings: nothing is reused
+    assert len(calls) == 5 and "measured with other settings; measuring every image" in capsys.readouterr().err
+
+
+def test_ctrl_c_in_a_test_without_a_results_file_exits_130(tmp_path, capsys, monkeypatch):
+    data = make_images(tmp_path / "set", count=2, size=(24, 24))
+    _counting_identity(monkeypatch, [], stop_after=1)
+    assert main(["test", "--model", "identity", "--task", "denoise", "--data", str(data)]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "semanir: interrupted"
+
+
 # --- restore ------------------------------------------------------------------------------------
 
 
@@ -115,6 +175,28 @@ def test_restore_odd_sizes_gray_16bit_rgba_folders_and_globs(tmp_path, capsys, w
     assert out["gray.png"].pixels.shape == (17, 9)
     assert out["deep.png"].bit_depth == 16 and out["odd.png"].bit_depth == 8
     assert np.abs(out["rgba.png"].alpha - read_image(src / "rgba.png").alpha).max() == 0  # carried untouched
+
+
+@pytest.mark.parametrize(
+    "task,model,expected_color_type",
+    [("denoise", "color", 4), ("denoise", "gray", 4), ("jpeg", "color", 4), ("sr", "sr", 4),
+     ("demosaic", "color", 6)],  # a gray mosaic demosaics to color: RGBA (6), its alpha kept
+)  # fmt: skip
+def test_gray_with_alpha_comes_out_gray_with_alpha(tmp_path, weights, task, model, expected_color_type):
+    from PIL import Image
+
+    rng = np.random.default_rng(9)
+    gray_alpha = (rng.random((16, 20, 2)) * 255).astype(np.uint8)
+    Image.fromarray(gray_alpha, "LA").save(tmp_path / "la.png")
+    args = ["restore", str(tmp_path / "la.png"), "-o", str(tmp_path / "out"), "--weights", str(weights[model])]
+    assert main([*args, "--task", task, "--tile", "0"]) == 0
+    out = tmp_path / "out" / "la.png"
+    assert out.read_bytes()[25] == expected_color_type  # the PNG header's color type
+    img = read_image(out)
+    scale = 2 if task == "sr" else 1
+    assert img.pixels.shape == (16 * scale, 20 * scale, *((3,) if task == "demosaic" else ()))
+    if scale == 1:
+        np.testing.assert_array_equal(np.round(img.alpha * 255), gray_alpha[..., 1])
 
 
 def test_restore_sr_upscales_and_resizes_alpha(tmp_path, weights):
@@ -158,6 +240,23 @@ def test_restore_refuses_a_k_below_one_before_reading_anything(tmp_path, capsys,
     assert not (tmp_path / "out").exists()
 
 
+def test_restore_removes_the_temporaries_a_killed_restore_left(tmp_path, weights):
+    src = _write(tmp_path / "x.png", np.random.default_rng(3).random((16, 16, 3)))
+    (tmp_path / "out").mkdir()
+    left = stale_temporary(tmp_path / "out", "x.png")
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["x.png"] and not left.exists()
+
+
+def test_a_restore_that_writes_nothing_leaves_no_folder(tmp_path, capsys, weights):
+    (tmp_path / "text.png").write_text("this is not an image")
+    (tmp_path / "kept").mkdir()
+    for out in (tmp_path / "new" / "deeper", tmp_path / "kept"):
+        assert main(["restore", str(tmp_path / "text.png"), "-o", str(out), "--weights", str(weights["color"])]) == 2
+        assert "1 of 1 images failed" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "text.png"]  # a folder already there stays
+
+
 def test_outputs_never_overwrite_inputs(tmp_path, capsys, weights):
     src = _write(tmp_path / "x.png", np.random.default_rng(3).random((16, 16, 3)))
     before = src.read_bytes()
@@ -184,6 +283,8 @@ def test_a_bad_file_in_a_batch_fails_alone_without_partial_output(tmp_path, caps
         ("unwritable", "cannot write to output folder"),
         ("wrong_channels", "does not fit semanir_unet_color"),
         ("pickle_with_code", "refused to load"),
+        ("random_bytes_pth", "not a PyTorch weights file"),
+        ("tile_too_small", "tile size 8 is too small for this model"),
         ("gray_model_color_image", "restores 1-channel (gray) images"),
         ("sr_weights_for_denoising", "semanir_s_sr_x2 upscales x2; task denoise needs same-size output"),
         ("denoiser_weights_for_sr", "semanir_unet_color upscales x1; task sr needs an upscaling model"),
@@ -209,6 +310,12 @@ def test_bad_inputs_end_in_one_line_and_exit_2(tmp_path, capsys, weights, case, 
 
         evil.write_bytes(pickle.dumps({"w": torch.zeros(1), "x": Exploit()}))
         args[5] = str(evil)
+    elif case == "random_bytes_pth":
+        noise = tmp_path / "noise.pth"
+        noise.write_bytes(b"\xff" + np.random.default_rng(0).bytes(4095))
+        args[5] = str(noise)
+    elif case == "tile_too_small":
+        args += ["--tile", "8"]
     elif case == "gray_model_color_image":
         args[5] = str(weights["gray"])
     elif case == "sr_weights_for_denoising":
@@ -216,10 +323,9 @@ def test_bad_inputs_end_in_one_line_and_exit_2(tmp_path, capsys, weights, case, 
     elif case == "denoiser_weights_for_sr":
         args += ["--task", "sr"]
     assert main(args) == 2
-    assert expected in _one_error_line(capsys)
-    assert not (out.exists() and any(out.iterdir()))
-    if case not in ("unwritable", "gray_model_color_image"):  # refused before any image: no folder made
-        assert not out.exists()
+    line = _one_error_line(capsys)
+    assert expected in line and "weights_only" not in line  # never the advice to unpickle
+    assert not out.exists()  # no folder made, or removed again: nothing was written
     assert not (tmp_path / "PWNED").exists()
 
 
@@ -233,3 +339,134 @@ def test_restore_with_a_task_that_ships_no_weights_says_so(tmp_path, capsys):
     src = _write(tmp_path / "in.png", np.random.default_rng(6).random((16, 16, 3)))
     assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "deblur"]) == 2
     assert "no shipped weights for 'deblur'" in _one_error_line(capsys)
+
+
+# --- restore never writes two inputs to one output ----------------------------------------------
+
+
+def _sized_inputs(tmp_path, names):
+    """One image per relative name, each of its own width, so every output tells its input."""
+    return {name: _write(tmp_path / name, np.random.default_rng(i).random((8, 8 + 8 * i, 3))) for i, name in enumerate(names)}
+
+
+def _restore_all(tmp_path, capsys, weights, args):
+    """Restore into out/; {output name: width}, after checking that no two inputs shared an output."""
+    assert main(["restore", *args, "-o", str(tmp_path / "out"), "--weights", str(weights["color"]), "--tile", "0"]) == 0
+    written = {p.name: read_image(p).pixels.shape[1] for p in (tmp_path / "out").iterdir()}
+    reported = [line.split(" -> ") for line in capsys.readouterr().out.strip().splitlines()]
+    assert len({dst for _, dst in reported}) == len(reported) == len(written)  # one output per input
+    return written
+
+
+@pytest.mark.parametrize(
+    "names,expected",
+    [
+        (["d1/a.png", "d2/a.png"], {"d1_a.png": 8, "d2_a.png": 16}),
+        (["d1/a.png", "d1/a.jpg"], {"a_png.png": 8, "a_jpg.png": 16}),
+        (["d1/a.png", "d1/a.jpg", "d2/a.png"], {"d1_a_png.png": 8, "a_jpg.png": 16, "d2_a_png.png": 24}),
+        (["x/d1/a.png", "y/d1/a.png"], {"x_d1_a.png": 8, "y_d1_a.png": 16}),  # more folders as needed
+        # d1/a.png's first try, d1_a, is e/d1_a.png's own name: both take one more folder.
+        (["d1/a.png", "d2/a.png", "e/d1_a.png"], {"{tmp}_d1_a.png": 8, "d2_a.png": 16, "e_d1_a.png": 24}),
+    ],
+)
+def test_inputs_sharing_a_name_get_distinct_outputs(tmp_path, capsys, weights, names, expected):
+    _sized_inputs(tmp_path, names)
+    expected = {name.replace("{tmp}", tmp_path.name): width for name, width in expected.items()}
+    assert _restore_all(tmp_path, capsys, weights, [str(tmp_path / n) for n in names]) == expected
+
+
+def test_the_same_file_given_twice_is_restored_once(tmp_path, capsys, weights):
+    _sized_inputs(tmp_path, ["d1/a.png"])
+    args = [str(tmp_path / "d1" / "a.png"), str(tmp_path / "d1" / ".." / "d1" / "a.png"), str(tmp_path / "d1")]
+    assert _restore_all(tmp_path, capsys, weights, args) == {"a.png": 8}
+
+
+def test_names_that_differ_only_in_case_are_refused_before_restoring(tmp_path, capsys, weights):
+    _sized_inputs(tmp_path, ["d/a.png", "d/A.png"])
+    if len(list((tmp_path / "d").iterdir())) < 2:
+        pytest.skip("case-insensitive file system: the two names are one file")
+    assert main(["restore", str(tmp_path / "d"), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 2
+    assert "would both be written as" in _one_error_line(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+# --- the user's failures and ours ---------------------------------------------------------------
+
+
+def _a_bug(*args, **kwargs):
+    raise RuntimeError("Input type (c10::BFloat16) and bias type (float) should be the same")
+
+
+def test_an_internal_error_says_it_is_a_bug_and_keeps_the_traceback(tmp_path, capsys, monkeypatch, weights):
+    from semanir.restoration import Restorer
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the log goes where the test can see it
+    monkeypatch.setattr(Restorer, "restore_array", _a_bug)
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("semanir: internal error (a bug in semanir, not your input): RuntimeError: Input type")
+    assert "please report it" in err[0] and "--debug" in err[0]
+    log = Path(re.search(r"traceback in (\S+) ", err[0]).group(1))
+    assert log.parent == tmp_path
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "in _a_bug" in text and f"restore {src}" in text
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_prints_the_traceback_of_an_internal_error(tmp_path, capsys, monkeypatch, weights, where):
+    from semanir.restoration import Restorer
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(Restorer, "restore_array", _a_bug)
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    args = ["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]
+    assert main(["--debug", *args] if where == "before" else [*args, "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "in _a_bug" in err
+    assert err.strip().splitlines()[-1].endswith("please report it with the traceback above")
+    assert not list(tmp_path.glob("semanir-*.log"))
+
+
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        (["--precision", "fp16", "--device", "cpu"], "fp16 inference is not supported on the CPU"),
+        (["--device", "gpu"], "--device 'gpu' is not a device"),
+        (["--tile", "7"], "tile size must be a positive multiple of"),
+        (["--model", "semanir_nope"], "unknown model 'semanir_nope'"),
+        (["--impl", "nope"], "unknown attn_impl 'nope'"),
+    ],
+)
+def test_bad_arguments_are_the_users_failure_not_a_bug(tmp_path, capsys, weights, extra, expected):
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"]), *extra]) == 2
+    assert expected in _one_error_line(capsys)
+
+
+def test_bad_test_arguments_are_the_users_failure_not_a_bug(tmp_path, capsys):
+    data = make_images(tmp_path / "set", count=1)
+    base = ["test", "--model", "identity", "--data", str(data)]
+    assert main([*base, "--task", "denoise", "--level", "abc"]) == 2
+    assert "denoise level must be one of" in _one_error_line(capsys)
+    assert main([*base, "--task", "denoise", "--set", "Set6"]) == 2
+    assert "unknown benchmark 'Set6'" in _one_error_line(capsys)
+
+
+def test_debug_also_shows_where_a_users_failure_was_raised(tmp_path, capsys):
+    assert main(["--debug", "test", "--model", "identity", "--task", "denoise", "--data", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "semanir: error: " in err and "no such folder" in err
+
+
+def test_ctrl_c_in_restore_exits_130_in_one_line(tmp_path, capsys, monkeypatch, weights):
+    from semanir.restoration import Restorer
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Restorer, "restore_array", ctrl_c)
+    src = _write(tmp_path / "in.png", np.random.default_rng(9).random((16, 16, 3)))
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--weights", str(weights["color"])]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["semanir: interrupted"]

@@ -57,6 +57,33 @@ def test_alpha_is_separated_and_written_back(tmp_path):
     np.testing.assert_array_equal(quantize(f.pixels), quantize(img))
 
 
+def _png_bit_depth_and_color_type(path):
+    data = path.read_bytes()
+    return data[24], data[25]  # from the IHDR chunk
+
+
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_gray_with_alpha_stays_gray_with_alpha(tmp_path, bit_depth):
+    gray = natural_image(10, 13, channels=1)
+    alpha = np.linspace(0, 1, 130, dtype=np.float32).reshape(10, 13)
+    path = write_image(tmp_path / "la.png", gray, bit_depth=bit_depth, alpha=alpha)
+    assert _png_bit_depth_and_color_type(path) == (bit_depth, 4)  # 4: gray + alpha, not RGBA (6)
+    f = read_image(path)
+    assert f.pixels.shape == (10, 13) and f.bit_depth == bit_depth
+    np.testing.assert_array_equal(quantize(f.pixels, bit_depth), quantize(gray, bit_depth))
+    np.testing.assert_array_equal(quantize(f.alpha, bit_depth), quantize(alpha, bit_depth))
+    expected = np.stack([quantize(gray, bit_depth), quantize(alpha, bit_depth)], axis=2)
+    if bit_depth == 8:  # another decoder sees the same samples
+        from PIL import Image
+
+        with Image.open(path) as im:
+            assert im.mode == "LA"
+            np.testing.assert_array_equal(np.asarray(im), expected)
+    else:
+        bgra = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(bgra[..., [0, 3]], expected)
+
+
 def test_gray_stays_two_dimensional(tmp_path):
     img = natural_image(9, 7, channels=1)
     write_image(tmp_path / "g.png", img[..., None])  # HxWx1 is accepted too
@@ -112,16 +139,20 @@ def test_not_an_image_error(tmp_path):
         read_image(tmp_path / "empty.jpg")
 
 
+@pytest.mark.parametrize("keep", [0.6, 0.95])
 @pytest.mark.parametrize("ext", [".jpg", ".png"])
-def test_truncated_files_are_rejected(tmp_path, ext):
-    full = write_image(tmp_path / f"full{ext}", natural_image(64, 64))
+def test_truncated_files_are_rejected_without_the_codecs_own_output(tmp_path, capfd, ext, keep):
+    # Noise: a long compressed stream, so the cut falls among the rows and libpng starts decoding.
+    full = write_image(tmp_path / f"full{ext}", np.random.default_rng(0).random((64, 64, 3)))
     data = full.read_bytes()
     cut = tmp_path / f"cut{ext}"
-    cut.write_bytes(data[: int(len(data) * 0.6)])
+    cut.write_bytes(data[: int(len(data) * keep)])
     if ext == ".jpg":  # the trap: OpenCV silently returns a half-gray picture here
         assert cv2.imread(str(cut)) is not None
+    capfd.readouterr()
     with pytest.raises(ImageError, match="truncated"):
         read_image(cut)
+    assert capfd.readouterr().err == ""  # libpng printed "libpng error: ..." from C
 
 
 def test_unsupported_sample_type_error(tmp_path):

@@ -60,20 +60,71 @@ def _assert_matches_gather(impl, shape, device):
 
 
 @needs_triton
+@pytest.mark.parametrize("impl", ["triton", "flash"])
 @pytest.mark.parametrize("shape", SHAPES)
-def test_triton_matches_gather_in_output_and_gradients(shape):
-    _assert_matches_gather("triton", shape, DEVICE)
+def test_triton_kernels_match_gather_in_output_and_gradients(impl, shape):
+    _assert_matches_gather(impl, shape, DEVICE)
 
 
 @needs_triton
+@pytest.mark.parametrize("impl", ["triton", "flash"])
 @pytest.mark.parametrize("dtype,tol", [(torch.float16, 5e-3), (torch.bfloat16, 4e-2)])
-def test_triton_half_precision_forward(dtype, tol):
+def test_triton_kernels_half_precision_forward(impl, dtype, tol):
     q, k, v, index, bias = _case(*SHAPES[0], dtype=dtype, device=DEVICE)
-    out = key_semantic_attention(q, k, v, index, bias, SHAPES[0][2], "triton")
+    out = key_semantic_attention(q, k, v, index, bias, SHAPES[0][2], impl)
     assert out.dtype == dtype
     # Reference in fp32 on the same rounded inputs: only the kernel's own rounding differs.
     ref = key_semantic_attention(q.float(), k.float(), v.float(), index, bias.float(), SHAPES[0][2], "gather")
     assert (out.float() - ref).abs().max() < tol
+
+
+@needs_triton
+def test_flash_half_precision_gradients_follow_fp32():
+    q, k, v, index, bias = _case(*SHAPES[2], dtype=torch.bfloat16, device=DEVICE)
+    window = SHAPES[2][2]
+    _, grads = _run("flash", q, k, v, index, bias, window)
+    _, ref = _run("gather", q.float(), k.float(), v.float(), index, bias.float(), window)
+    for got, want, name in zip(grads, ref, ("q", "k", "v", "bias_table")):
+        assert got.dtype == torch.bfloat16, name
+        assert (got.float() - want).abs().max() < 5e-2 * max(1.0, float(want.abs().max())), name
+
+
+@needs_triton
+def test_flash_dictionary_mask_is_the_dictionary_and_is_shared_per_index():
+    from semanir.attention import flash_kernels
+
+    n = 23
+    index = build_key_semantic_dictionary(torch.randn(2, n, 8, generator=torch.Generator().manual_seed(1)), 9)
+    mask = flash_kernels.dictionary_mask(index, n)
+    assert mask.shape == (2, n, n) and mask.dtype == torch.uint8 and int(mask.sum()) == 2 * n * 9
+    assert bool(mask.gather(2, index).all())
+    # Every layer of a stage passes the same index tensor: one mask serves them all,
+    # and an in-place change of the index is seen.
+    assert flash_kernels.dictionary_mask(index, n) is mask
+    index.add_(0)  # an in-place write (same values) bumps the version: the mask is rebuilt
+    assert flash_kernels.dictionary_mask(index, n) is not mask
+
+
+def test_auto_on_cuda_picks_flash_unless_k_is_a_small_share_of_n(monkeypatch):
+    monkeypatch.setattr(attention, "_kernel_works", lambda backend, device: True)
+    ratio = attention.FLASH_MIN_RATIO
+    assert resolve_implementation("auto", "cuda", n=1024, k=512) == "flash"
+    assert resolve_implementation("auto", "cuda", n=1024, k=1024 // ratio) == "flash"
+    assert resolve_implementation("auto", "cuda", n=8192, k=8192 // ratio - 1) == "triton"
+    # fp32 without TF32 leaves flash no tensor cores: the gather kernel does K/N of the work.
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        assert resolve_implementation("auto", "cuda", n=1024, k=512, dtype=torch.float32) == "triton"
+        assert resolve_implementation("auto", "cuda", n=1024, k=512, dtype=torch.bfloat16) == "flash"
+        torch.backends.cuda.matmul.allow_tf32 = True
+        assert resolve_implementation("auto", "cuda", n=1024, k=512, dtype=torch.float32) == "flash"
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+    monkeypatch.setattr(attention, "_kernel_works", lambda backend, device: backend == "triton")
+    assert resolve_implementation("auto", "cuda", n=1024, k=512) == "triton"
+    monkeypatch.setattr(attention, "_kernel_works", lambda backend, device: False)
+    assert resolve_implementation("auto", "cuda", n=1024, k=512) == "mask"
 
 
 @needs_numba
@@ -90,19 +141,21 @@ def test_cpu_path_accepts_half_inputs_and_returns_their_dtype():
     assert out.dtype == torch.bfloat16 and (out.float() - ref).abs().max() < 2e-2
 
 
-@needs_numba
+@pytest.mark.parametrize(
+    "impl", [pytest.param("cpu", marks=needs_numba), pytest.param("flash", marks=needs_triton)]
+)
 @pytest.mark.parametrize("name", ["semanir_s_sr_x2", "semanir_unet_color"])
-def test_tiny_model_with_the_cpu_path_equals_mask(name):
+def test_tiny_model_with_a_fused_path_equals_mask(name, impl):
     # A fixed input: top-k is discontinuous, so the ~1e-8 rounding differences of one stage can flip
     # a near-tie in the next stage's dictionary. About 1 random input in 60 has one (seen in CI).
     torch.manual_seed(0)
     x = torch.rand(2, 3, 19, 26)
     results = []
-    for impl in ("cpu", "mask"):
-        model = tiny_model(name, attn_impl=impl).train()
+    for run in (impl, "mask"):
+        model = tiny_model(name, attn_impl=run).train()
         out = model(x, topk=7)
         out.square().mean().backward()
-        assert last_implementation() == impl
+        assert last_implementation() == run
         results.append((out.detach(), [p.grad for p in model.parameters()]))
     (out_c, grads_c), (out_m, grads_m) = results
     assert (out_c - out_m).abs().max() < 1e-4
@@ -114,10 +167,10 @@ def test_auto_resolves_per_device(monkeypatch):
     assert resolve_implementation("auto", "cpu") == expected_cpu
     assert resolve_implementation("auto", "meta") == "mask"
     monkeypatch.setattr(attention, "backend_error", lambda backend: f"{backend} is missing")
-    attention._triton_works.cache_clear()
+    attention._kernel_works.cache_clear()
     assert resolve_implementation("auto", "cpu") == "mask"
     assert resolve_implementation("auto", "cuda") == "mask"
-    attention._triton_works.cache_clear()
+    attention._kernel_works.cache_clear()
 
 
 def test_auto_is_the_model_default_and_reports_what_ran():
@@ -134,6 +187,8 @@ def test_explicit_implementations_never_fall_back(monkeypatch):
     monkeypatch.setenv("TRITON_INTERPRET", "0")
     with pytest.raises(ImplementationUnavailable, match="runs on CUDA tensors"):
         resolve_implementation("triton", "cpu")
+    with pytest.raises(ImplementationUnavailable, match="runs on CUDA tensors"):
+        resolve_implementation("flash", "cpu")
     monkeypatch.setattr(attention, "backend_error", lambda backend: "its kernels need the 'numba' package")
     with pytest.raises(ImplementationUnavailable, match="attn_impl='cpu' is not available: .*numba"):
         tiny_model("semanir_s_sr_x2", attn_impl="cpu")
@@ -162,5 +217,22 @@ def test_flop_counter_counts_the_custom_op():
 def test_triton_op_has_a_flop_formula():
     from torch.utils.flop_counter import flop_registry
 
-    assert torch.ops.semanir.ksa_triton in flop_registry
-    assert torch.ops.semanir.ksa_triton_backward in flop_registry
+    for backend in ("triton", "flash"):
+        assert getattr(torch.ops.semanir, f"ksa_{backend}") in flop_registry
+        assert getattr(torch.ops.semanir, f"ksa_{backend}_backward") in flop_registry
+
+
+@needs_triton
+@pytest.mark.parametrize("name", ["semanir_s_sr_x2", "semanir_unet_color"])
+def test_models_run_the_tensor_core_path_under_bf16_autocast(name):
+    # Autocast makes qkv bf16 while the logit scale is an fp32 parameter; tl.dot needs one dtype.
+    model = tiny_model(name, attn_impl="flash").eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(torch.rand(1, 3, 17, 20), topk=7)
+    assert last_implementation() == "flash" and bool(out.isfinite().all())
+
+
+def test_mixed_dtypes_are_refused():
+    q, k, v, index, bias = _case(*SHAPES[0])
+    with pytest.raises(ValueError, match="q, k, v must share a dtype"):
+        key_semantic_attention(q, k.bfloat16(), v, index, bias, SHAPES[0][2], "gather")

@@ -42,8 +42,13 @@ def test_bad_tiling_parameters_are_reported():
     x = torch.rand(1, 3, 40, 40)
     with pytest.raises(ValueError, match="multiple of 8"):
         restore_tensor(model, x, tile=20, overlap=8)
-    with pytest.raises(ValueError, match="at most half the tile size"):
+    with pytest.raises(ValueError, match="at most half the tile size 16, got 16; pass --overlap 8 or less"):
         restore_tensor(model, x, tile=16, overlap=16)
+    # Only the tile given: the message is about the tile (the overlap was never chosen).
+    with pytest.raises(ValueError, match="tile size 8 is too small .* pass --tile 16 or more") as err:
+        restore_tensor(model, x, tile=8)
+    assert "overlap must" not in str(err.value)
+    assert restore_tensor(model, x, tile=8, overlap=0).shape == (1, 3, 80, 80)  # no overlap: tile 8 is fine
 
 
 def test_auto_tile_is_a_multiple_of_the_model_granule():

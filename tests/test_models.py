@@ -216,7 +216,7 @@ def test_registry_errors_are_clear():
     with pytest.raises(TypeError, match="has no option 'embed'"):
         semanir.create_model("semanir_s_sr_x4", embed=12)
     with pytest.raises(ValueError, match="unknown attn_impl"):
-        tiny_model("semanir_s_sr_x2", attn_impl="flash")
+        tiny_model("semanir_s_sr_x2", attn_impl="fast")
 
 
 def test_wrong_channel_count_is_reported():

@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 from semanir.config import ConfigError, load_config
 from semanir.training.engine import Trainer, TrainingError, learning_rate, topk_for_iteration
 from semanir.weights import read_weights, total_iterations
-from tests.helpers import make_images, run_cli
+from tests.helpers import make_images, run_cli, stale_temporary
 
 ITERATIONS = 60
 
@@ -87,8 +87,8 @@ def test_sigterm_to_the_process_group_saves_a_checkpoint_at_the_current_iteratio
     assert proc.poll() is None, "the run ended before it could be stopped"
     os.killpg(proc.pid, signal.SIGTERM)
     out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 2, out
-    assert "stopped by signal 15" in out and "checkpoint saved" in out and "Traceback" not in out
+    assert proc.returncode == 128 + signal.SIGTERM, out  # the shell's convention, as for Ctrl-C's 130
+    assert "stopped by signal 15 (SIGTERM)" in out and "checkpoint saved" in out and "Traceback" not in out
     ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
     assert 3 <= ckpt["iteration"] < ITERATIONS  # no checkpoint interval was reached: the signal saved it
 
@@ -163,15 +163,15 @@ def test_sigterm_to_one_rank_stops_every_rank_at_the_same_iteration_and_resumes(
         text, _ = proc.communicate(timeout=120)  # before the fix: rank 0 went on and both hung
     finally:
         _kill_run(proc)
-    assert proc.returncode != 0
+    assert proc.returncode != 0  # torchrun's own status for failed workers (each exits 128 + 15)
     # The timeout asked for is the one the process group holds (read back from the group).
     assert "2 ranks, collective timeout 77 min" in text, text
     stops = {}
-    for cause in ("signal 15", "a signal to another rank"):
+    for cause in (r"signal 15 \(SIGTERM\)", "a signal to another rank"):
         match = re.search(rf"stopped by {cause} at iteration (\d+); checkpoint saved", text)
         assert match, text
         stops[cause] = int(match[1])
-    stopped_at = stops["signal 15"]
+    stopped_at = stops[r"signal 15 \(SIGTERM\)"]
     assert stops["a signal to another rank"] == stopped_at and stopped_at >= 3, text
     ckpt = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
     assert ckpt["iteration"] == stopped_at  # saved at the stop: no checkpoint interval was reached
@@ -242,6 +242,17 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert [p.name for p in ckpt.parent.iterdir()] == ["last.pt"]
 
 
+def test_a_run_removes_the_temporaries_a_killed_run_left(tmp_path):
+    run = tmp_path / "run"
+    (run / "weights").mkdir(parents=True)
+    (run / "checkpoints").mkdir()
+    left = [stale_temporary(run / folder, name)
+            for folder, name in (("weights", "last.safetensors"), ("checkpoints", "last.pt"), (".", "config.yaml"))]  # fmt: skip
+    Trainer(_tiny_cfg(tmp_path, "train.iterations=1"), progress=False).fit()
+    assert not any(path.exists() for path in left)
+    assert not list(run.rglob("*.tmp"))
+
+
 def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
     Trainer(_tiny_cfg(tmp_path, "train.iterations=2", "train.checkpoint_every=2"), progress=False).fit()
     with pytest.raises(TrainingError, match="was trained with model"):
@@ -279,6 +290,90 @@ def test_init_weights_starts_a_new_run_from_weights_and_records_their_history(tm
     with pytest.raises(TrainingError, match=r"^train.init_weights: .* does not fit .*shape mismatch"):
         Trainer(_tiny_cfg(tmp_path, f"output_dir={tmp_path / 'other'}", f"train.init_weights={start}", "model.dims=[16, 32, 64, 128]"),
                 progress=False)  # fmt: skip
+
+
+def test_train_takes_options_and_overrides_in_any_order(tmp_path, capsys):
+    from semanir.cli import main
+
+    data, run = make_images(tmp_path / "images", count=3), tmp_path / "run"
+    # Overrides on both sides of an option: argparse alone took one run of them only.
+    assert main(["train", "tiny_denoise", f"data.train.root={data}", "--no-progress", f"output_dir={run}",
+                 "train.iterations=2", "train.checkpoint_every=2"]) == 0  # fmt: skip
+    assert torch.load(run / "checkpoints" / "last.pt", weights_only=True)["iteration"] == 2
+    # A bare --resume: the override after it is an override, not the checkpoint's path.
+    assert main(["train", "tiny_denoise", "--resume", f"data.train.root={data}", f"output_dir={run}",
+                 "train.iterations=3", "--no-progress"]) == 0  # fmt: skip
+    assert f"resuming from {run / 'checkpoints' / 'last.pt'} at iteration 2" in capsys.readouterr().out
+    assert torch.load(run / "checkpoints" / "last.pt", weights_only=True)["iteration"] == 3
+
+
+def test_train_arguments_keep_their_meaning_wherever_they_stand(tmp_path, monkeypatch, capsys):
+    import semanir.training.engine as engine
+    from semanir.cli import main
+
+    seen = {}
+
+    class Recorder:
+        def __init__(self, cfg, resume, progress):
+            seen.update(iterations=cfg["train"]["iterations"], resume=resume, progress=progress)
+
+        def fit(self):
+            return {}
+
+    monkeypatch.setattr(engine, "Trainer", Recorder)
+    base = ["train", "tiny_denoise"]
+    assert main([*base, "train.iterations=5", "--resume", "train.iterations=7"]) == 0
+    assert seen == {"iterations": 7, "resume": "required", "progress": True}  # the last one given wins
+    assert main([*base, "--resume", "runs/x/last.pt", "train.iterations=8", "--no-progress"]) == 0
+    assert seen == {"iterations": 8, "resume": "runs/x/last.pt", "progress": False}
+    assert main([*base, "--resume", "./a=b.pt"]) == 0  # a path that looks like an override, made explicit
+    assert seen["resume"] == "./a=b.pt"
+    assert main([*base, "--no-progress", "train.iterations=9"]) == 0 and seen["iterations"] == 9
+    with pytest.raises(SystemExit) as exit_info:
+        main([*base, "train.iterations=5", "--no-progress", "junk"])
+    assert exit_info.value.code == 2 and "unrecognized arguments: junk" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_training_with_a_checkpoint_and_exit_130(tmp_path, monkeypatch, capsys):
+    from semanir.cli import main
+
+    real_step = Trainer.step
+
+    def step_then_ctrl_c(self, inp, target):
+        if self.iteration == 2:
+            signal.raise_signal(signal.SIGINT)  # as a Ctrl-C would, through the trainer's handler
+        return real_step(self, inp, target)
+
+    monkeypatch.setattr(Trainer, "step", step_then_ctrl_c)
+    data, run = make_images(tmp_path / "images", count=3), tmp_path / "run"
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["train", "tiny_denoise", f"data.train.root={data}", f"output_dir={run}", "--no-progress"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["semanir: stopped by signal 2 (SIGINT) at iteration 3; checkpoint saved, run the same command again to resume"]
+    assert torch.load(run / "checkpoints" / "last.pt", weights_only=True)["iteration"] == 3
+    assert signal.getsignal(signal.SIGINT) is before  # the caller's Ctrl-C works again
+
+
+def test_a_bad_override_value_names_its_key_and_type(tmp_path, capsys):
+    from semanir.cli import main
+
+    data = make_images(tmp_path / "images", count=3)
+    base = ["train", "tiny_denoise", f"data.train.root={data}", f"output_dir={tmp_path / 'run'}", "--no-progress"]
+    assert main([*base, "train.iterations=abc"]) == 2
+    assert capsys.readouterr().err.strip() == "semanir: error: train.iterations must be an integer, got 'abc'"
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+    with pytest.raises(ConfigError, match=r"^train.optimizer.lr must be a number, got 'fast'$"):
+        load_config("tiny_denoise", ["train.optimizer.lr=fast"])
+    with pytest.raises(ConfigError, match=r"^train.milestones\[1\] must be an integer, got 'x'$"):
+        load_config("tiny_denoise", ["train.milestones=[10, x]"])
+    with pytest.raises(ConfigError, match=r"^data.train.cache must be true or false, got 'maybe'$"):
+        load_config("tiny_denoise", ["data.train.cache=maybe"])
+    with pytest.raises(ConfigError, match=r"^train.amp must be a string, got False \(YAML reads off"):
+        load_config("tiny_denoise", ["train.amp=off"])
+    assert load_config("tiny_denoise", ["train.iterations=1e5"])["train"]["iterations"] == 100_000
+    assert load_config("tiny_denoise", ["train.topk_choices=null"])["train"]["topk_choices"] is None
+    with pytest.raises(ValueError, match="semanir_unet_color option topk must be an integer, got 'abc'"):
+        Trainer(_tiny_cfg(tmp_path, "model.topk=abc"), progress=False)
 
 
 def test_random_k_is_a_function_of_seed_and_iteration():

@@ -3,6 +3,7 @@
 import json
 import pickle
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -69,6 +70,20 @@ def test_a_pickle_with_code_is_refused(tmp_path, capsys):
     with pytest.raises(WeightsError, match="refused to load"):
         read_weights(path)
     assert "this code ran" not in capsys.readouterr().out
+
+
+def test_unreadable_pth_files_never_advise_unpickling(tmp_path):
+    # torch's own message says to retry with weights_only=False, i.e. to run the file's code.
+    noise = tmp_path / "noise.pth"
+    noise.write_bytes(b"\xff" + np.random.default_rng(0).bytes(4095))
+    evil = tmp_path / "evil.pth"
+    evil.write_bytes(pickle.dumps({"conv.weight": torch.zeros(1), "payload": _Exploit()}))
+    for path, expected in ((noise, "not a PyTorch weights file"), (evil, "refused to load")):
+        with pytest.raises(WeightsError) as err:
+            read_weights(path)
+        message = str(err.value)
+        assert expected in message and "\n" not in message
+        assert "weights_only" not in message and "trust" not in message
 
 
 def test_mismatched_weights_name_the_mismatch_in_one_line(tmp_path):

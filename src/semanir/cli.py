@@ -1,18 +1,21 @@
 """The ``semanir`` command line: models, train, test, restore.
 
-Every failure the user can cause ends in one line on stderr and exit code 2.
+Every failure the user can cause (a UsageError, or the file system saying no) ends in one line on
+stderr and exit code 2. Anything else is a bug in semanir: exit code 1, a line that says so, and the
+traceback in a log file (or on stderr with --debug).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import signal
 import sys
+import traceback
 from pathlib import Path
 
-
-class UsageError(Exception):
-    """A failure caused by the user's input: reported as one line, never as a traceback."""
+from .errors import Interrupted, UsageError
 
 
 def _level(text: str | None):
@@ -118,6 +121,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
 
     protocol = get_protocol(args.task, _level(args.level), args.channels)
     dataset = _test_dataset(args, protocol)
+    settings = {"protocol": protocol.name, "data": str(Path(args.data).resolve()), "set": args.set, "seed": args.seed,
+                "save": args.save and str(Path(args.save).resolve())}  # fmt: skip
     if args.model == "identity":  # the degraded input itself: the baseline row of every table
         restore, label = identity_restorer(protocol), "degraded input (identity)"
     else:
@@ -132,22 +137,79 @@ def _cmd_test(args: argparse.Namespace) -> int:
         label = f"{meta.get('model_name')} k={model.topk} impl={model.config.get('attn_impl')}"
         if args.self_ensemble:
             label += " x8 self-ensemble"
+        settings.update(weights=_file_identity(args.weights, args.task), tile=args.tile, overlap=args.overlap,
+                        device=str(device), dtype=str(dtype))  # fmt: skip
+    settings["model"] = label
     json_to_stdout = args.json == "-"
     identity = args.model == "identity"
-    result = evaluate(restore, dataset, protocol, args.limit, args.save, quantize_output=not identity)
+    header = {"model": label, "data": str(args.data), "set": args.set}
+    total = len(dataset) if args.limit is None else min(args.limit, len(dataset))
+    results, measured = None, {}
+    if args.json and not json_to_stdout:
+        from .evaluation import ResultsFile
+
+        results = ResultsFile(args.json, header, settings)
+        measured, note = results.measured()
+        if note:
+            print(f"semanir: {note}", file=sys.stderr)
+    progress = _TestProgress(protocol.name, total, measured, results)
+    try:
+        result = evaluate(restore, dataset, protocol, args.limit, args.save, progress.image, not identity, measured)
+    except KeyboardInterrupt:
+        if results is None:
+            raise
+        raise Interrupted(f"interrupted after {progress.done} of {total} images; they are in {results.path} (marked "
+                          "incomplete), and the same command goes on from there") from None  # fmt: skip
     title = f"{protocol.name} on {args.set or args.data}: {label}"
     if not json_to_stdout:
         print(result.table(title))
-    if args.json:
-        payload = {"model": label, "data": str(args.data), "set": args.set, **result.to_json()}
-        text = json.dumps(payload, indent=2)
-        if json_to_stdout:
-            print(text)
-        else:
-            from .fileio import atomic_write
-
-            atomic_write(args.json, lambda f: f.write(text.encode()))
+    if json_to_stdout:
+        print(json.dumps({**header, **result.to_json()}, indent=2))
+    elif results is not None:
+        results.write(result, total)  # complete also when every image was measured before
     return 0
+
+
+def _file_identity(weights: str | None, task: str) -> list | None:
+    """Path, size and mtime of the weights a test runs: other weights, other results."""
+    from .pretrained import preset_path
+
+    path = Path(weights) if weights else preset_path(task)
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
+class _TestProgress:
+    """One line per image on stderr (its scores, images done / total, ETA) and the results file
+    rewritten after each, so that minutes of scoring are neither silent nor lost to a Ctrl-C."""
+
+    def __init__(self, protocol: str, total: int, measured: dict, results):
+        import time
+
+        from .evaluation import EvaluationResult
+
+        self.so_far = EvaluationResult(protocol)
+        self.total, self.measured, self.results, self.done, self.new = total, measured, results, 0, 0
+        self.clock, self.start = time.monotonic, time.monotonic()
+
+    def image(self, row: dict) -> None:
+        self.done += 1
+        self.so_far.rows.append(row)
+        if self.results is not None:
+            self.results.write(self.so_far, self.total)
+        if row["name"] in self.measured:
+            when = "measured before"
+        else:
+            self.new += 1
+            elapsed = self.clock() - self.start
+            when = f"{_clock(elapsed)} elapsed, ETA {_clock(elapsed / self.new * (self.total - self.done))}"
+        print(f"semanir: [{self.done}/{self.total}] {row['name']}  PSNR {row['psnr']:.2f}  SSIM {row['ssim']:.4f}  ({when})",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
 # --- restore ------------------------------------------------------------------------------------
@@ -155,7 +217,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
 
 def _cmd_restore(args: argparse.Namespace) -> int:
     from .data.io import ImageError
-    from .restoration import Restorer, check_writable, collect_inputs, plan_outputs
+    from .fileio import remove_stale_temporaries
+    from .restoration import Restorer, collect_inputs, output_folder, plan_outputs
 
     inputs = collect_inputs(args.inputs)
     out_dir = Path(args.output)
@@ -165,18 +228,19 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     task = args.task or meta.get("task")
     if args.task:
         _check_task_scale(model, meta, args.task)
-    check_writable(out_dir)  # after every refusal above, so none leaves an empty folder behind
     restorer = Restorer(
         model, task, args.tile, args.overlap, None, device, dtype, args.bayer_pattern, args.self_ensemble
     )
     failures = 0
-    for src, dst in plan.items():
-        try:
-            restorer.restore_file(src, dst)
-            print(f"{src} -> {dst}")
-        except ImageError as err:
-            failures += 1
-            print(f"semanir: error: {err}", file=sys.stderr)
+    with output_folder(out_dir):  # after every refusal above; removed again if nothing is written
+        remove_stale_temporaries(out_dir)  # what a killed restore left
+        for src, dst in plan.items():
+            try:
+                restorer.restore_file(src, dst)
+                print(f"{src} -> {dst}")
+            except ImageError as err:
+                failures += 1
+                print(f"semanir: error: {err}", file=sys.stderr)
     if failures:
         print(f"semanir: {failures} of {len(plan)} images failed", file=sys.stderr)
         return 2
@@ -292,13 +356,14 @@ def _cmd_bench_peers(args: argparse.Namespace) -> int:
     print(_bench_header(device, args))
     sizes = {task: size for task, size in (("sr", args.sr_size), ("denoise", args.denoise_size)) if size}
     print(f"# MACs at the paper's sizes (SR x4: 128x128 LR, denoising: 256x256); latency median of {args.repeats} "
-          "after a warm-up, random weights; 'paper ms' is Table 3's GPU runtime, for reference only")  # fmt: skip
-    print(format_table(*peers.as_table(peers.run(device, args.repeats, sizes))))
+          f"after a warm-up, random weights, every model in {args.precision}; 'paper ms' is Table 3's GPU runtime, "
+          "for reference only")  # fmt: skip
+    print(format_table(*peers.as_table(peers.run(device, args.repeats, sizes, args.precision))))
     return 0
 
 
 def _add_bench(sub) -> None:
-    from .benchmarking.attention import IMPLS
+    from .benchmarking.attention import DEFAULT_IMPLS, IMPLS
 
     bench = sub.add_parser("bench", help="benchmarks: attention implementations, a model, SemanIR vs its peers")
     what = bench.add_subparsers(dest="what", required=True)
@@ -306,7 +371,7 @@ def _add_bench(sub) -> None:
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available, else cpu")
     p.add_argument("--n", type=_positive, nargs="+", help="tokens per window (default: 512..8192 at k=512)")
     p.add_argument("--k", type=_positive, nargs="+", help="dictionary sizes (default: 32..512 at N=8192)")
-    p.add_argument("--impl", nargs="+", choices=IMPLS, default=list(IMPLS[:5]) + ["dictionary"],
+    p.add_argument("--impl", nargs="+", choices=IMPLS, default=list(DEFAULT_IMPLS),
                    help="implementations to run ('dictionary' times the top-k construction)")  # fmt: skip
     p.add_argument("--backward", action="store_true", help="also time forward+backward")
     p.add_argument("--repeats", type=_positive, default=3)
@@ -329,12 +394,24 @@ def _add_bench(sub) -> None:
     p.add_argument("--device", choices=["cpu", "cuda"])
     p.add_argument("--sr-size", type=_size, help="LR input for the latency of the SR models (default 128x128)")
     p.add_argument("--denoise-size", type=_size, help="input for the denoising models' latency (default 256x256)")
+    p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32",
+                   help="every model in fp32, fp32 with TF32 matmuls, or bf16 autocast (default fp32)")  # fmt: skip
     p.add_argument("--repeats", type=_positive, default=2)
     p.set_defaults(func=_cmd_bench_peers)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Every (sub)command takes --debug, so that it works before or after the command's name."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # SUPPRESS: a subcommand without the flag must not reset the top level's True.
+        self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                          help="on any error, print the full traceback")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="semanir", description="SemanIR image restoration (NeurIPS 2024).")
+    parser = _Parser(prog="semanir", description="SemanIR image restoration (NeurIPS 2024).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("models", help="list the registered models with their parameter counts")
@@ -344,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train from a YAML config (resumes the run folder's checkpoint)")
     p.add_argument("config", help="YAML file, or the name of a shipped config")
     p.add_argument("overrides", nargs="*", help="key.sub=value overrides, e.g. train.iterations=1000")
-    p.add_argument("--resume", nargs="?", const="", help="resume (from PATH, or from the run folder)")
+    p.add_argument("--resume", nargs="?", const="", metavar="PATH",
+                   help="resume (from PATH, or from the run folder); a key=value after it is an override")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     p.set_defaults(func=_cmd_train)
 
@@ -377,19 +455,91 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A config override: a dotted key, "=", a value. Never an option, never a path with a folder in it.
+_OVERRIDE = re.compile(r"[A-Za-z_]\w*(\.\w+)*=")
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, except that train's key=value overrides may come anywhere among its options.
+
+    argparse takes one run of positionals only, and ``--resume`` (an optional PATH) would take a
+    following override as its path. Rule: a key=value token is always an override, never a path;
+    a checkpoint whose name looks like one is given as ./NAME."""
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "train":
+        overrides = [*args.overrides, *(t for t in extra if _OVERRIDE.match(t))]
+        if args.resume and _OVERRIDE.match(args.resume):
+            overrides.append(args.resume)
+            args.resume = ""  # a bare --resume: the run folder's checkpoint
+        # Later overrides win, so they keep their order on the command line.
+        args.overrides = sorted(overrides, key=lambda t: argv.index(t) if t in argv else len(argv))
+        extra = [t for t in extra if not _OVERRIDE.match(t)]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    args.command_line = " ".join(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parse(build_parser(), argv)
+    args.command_line = " ".join(argv)
+    debug = getattr(args, "debug", False)
     try:
         return args.func(args)
-    except (UsageError, ValueError, ImportError, RuntimeError, OSError) as err:
-        message = str(err).strip().splitlines()
-        print(f"semanir: error: {message[0] if message else type(err).__name__}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("semanir: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:  # Ctrl-C, or a signal the trainer stopped at (Interrupted)
+        if debug:
+            traceback.print_exc()
+        print(f"semanir: {str(err) or 'interrupted'}", file=sys.stderr)
+        return 128 + getattr(err, "signum", signal.SIGINT)  # the shell's convention: 130 for SIGINT
+    except Exception as err:  # noqa: BLE001 - sorted below into the user's failures and our bugs
+        if debug:
+            traceback.print_exc()
+        message = _user_failure(err)
+        if message is not None:
+            print(f"semanir: error: {message}", file=sys.stderr)
+            return 2
+        print(_bug_report(err, args.command_line, debug), file=sys.stderr)
+        return 1
 
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def _user_failure(err: Exception) -> str | None:
+    """The one line for a failure the user can act on; None for a bug in semanir."""
+    if isinstance(err, UsageError):
+        return _first_line(err)
+    if isinstance(err, OSError):  # the file system said no: full disk, permissions, a vanished file
+        return f"{err.filename}: {err.strerror}" if err.filename and err.strerror else _first_line(err)
+    torch = sys.modules.get("torch")
+    if isinstance(err, MemoryError) or (torch is not None and isinstance(err, torch.cuda.OutOfMemoryError)):
+        return f"out of memory ({_first_line(err)}); try smaller tiles (--tile) or another --device"
+    return None
+
+
+def _bug_report(err: Exception, command_line: str, debug: bool) -> str:
+    """The line that says it is our bug; the traceback goes to a log file unless --debug printed it."""
+    head = f"semanir: internal error (a bug in semanir, not your input): {type(err).__name__}: {_first_line(err)}"
+    if debug:
+        return f"{head}; please report it with the traceback above"
+    import platform
+    import tempfile
+
+    from . import __version__
+
+    torch = sys.modules.get("torch")
+    try:
+        fd, log = tempfile.mkstemp(prefix="semanir-", suffix=".log")
+        with open(fd, "w") as f:
+            f.write(f"semanir {__version__}, Python {platform.python_version()}, torch {getattr(torch, '__version__', '-')}, "
+                    f"{platform.platform()}\ncommand: semanir {command_line}\n\n")  # fmt: skip
+            traceback.print_exception(err, file=f)
+    except OSError:  # no log file: the traceback goes to stderr rather than nowhere
+        traceback.print_exception(err)
+        return f"{head}; please report it with the traceback above"
+    return f"{head}; please report it with the traceback in {log} (or run again with --debug to print it)"
 
 if __name__ == "__main__":
     sys.exit(main())

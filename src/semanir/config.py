@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from .errors import UsageError, checked_like
+
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader that reads ``1e-4`` as a float, as YAML 1.2 does; PyYAML's 1.1 rules want a dot
@@ -72,7 +74,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     pass
 
 
@@ -150,11 +152,25 @@ def parse_override(text: str) -> dict:
     return nested
 
 
+def _check_types(cfg: dict, defaults: dict, path: str = "") -> None:
+    """Every value of the type of its default, so that a bad override (train.iterations=abc) is
+    refused here by its key, not later by int() without one. Model options: create_model checks."""
+    for key, default in defaults.items():
+        where = f"{path}{key}"
+        if isinstance(default, dict):
+            if not isinstance(cfg[key], dict):
+                raise ConfigError(f"{where} must be a mapping of keys, got {cfg[key]!r}")
+            _check_types(cfg[key], default, where + ".")
+        else:
+            cfg[key] = checked_like(where, cfg[key], default, ConfigError)
+
+
 def load_config(source: str | Path, overrides: list[str] = ()) -> dict:
     """Defaults <- the YAML file (or shipped config name) <- overrides; checked and resolved."""
     cfg = merge(DEFAULTS, _read_yaml(source))
     for text in overrides:
         cfg = merge(cfg, parse_override(text))
+    _check_types(cfg, DEFAULTS)
     if not cfg["model"].get("name"):
         raise ConfigError("the config must name a model (model.name)")
     if not cfg["task"]:

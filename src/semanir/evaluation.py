@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -38,6 +39,38 @@ class EvaluationResult:
         return "\n".join(lines)
 
 
+class ResultsFile:
+    """The ``--json`` file of ``semanir test``, rewritten atomically after every image and marked
+    complete or not, so that an interrupted run keeps what it measured and running the same command
+    again goes on from there. ``settings`` (JSON values) must match for earlier rows to be reused."""
+
+    def __init__(self, path: str | Path, header: dict, settings: dict):
+        self.path, self.header = Path(path), header
+        self.settings = json.loads(json.dumps(settings))  # as it reads back: lists, not tuples
+
+    def measured(self) -> tuple[dict[str, dict], str | None]:
+        """Earlier rows by image name, and why an existing file is not reused (None if it is)."""
+        if not self.path.is_file():
+            return {}, None
+        try:
+            old = json.loads(self.path.read_text())
+            rows = {r["name"]: r for r in old["images"]} if old.get("settings") == self.settings else None
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return {}, f"{self.path} is not a results file of semanir test; measuring every image"
+        if rows is None:
+            return {}, f"{self.path} holds results measured with other settings; measuring every image"
+        return rows, None
+
+    def write(self, result: EvaluationResult, total: int) -> None:
+        from .fileio import atomic_write
+
+        done = len(result.rows)
+        payload = {**self.header, **result.to_json(), "complete": done == total, "measured": done, "total": total,
+                   "settings": self.settings}  # fmt: skip
+        text = json.dumps(payload, indent=2) + "\n"
+        atomic_write(self.path, lambda f: f.write(text.encode()))
+
+
 def to_hwc(t: torch.Tensor) -> np.ndarray:
     return t.detach().float().cpu().numpy().transpose(1, 2, 0)
 
@@ -50,11 +83,13 @@ def evaluate(
     save_dir: str | Path | None = None,
     on_image: Callable[[dict], None] | None = None,
     quantize_output: bool = True,
+    measured: dict[str, dict] | None = None,
 ) -> EvaluationResult:
     """``restore`` maps a (1, C, h, w) input in [0, 1] to the restored (1, C, H, W) image.
 
     Outputs are rounded to 8 bits before scoring, as saved results are; ``quantize_output=False``
     scores the raw floats (the degraded-input baseline: unclipped noise gives 20 log10(255/sigma)).
+    ``measured``: rows of an earlier run by image name, taken as they are instead of restoring again.
     """
     from .data.io import write_image
 
@@ -62,11 +97,14 @@ def evaluate(
     count = len(dataset) if limit is None else min(limit, len(dataset))
     for i in range(count):
         inp, target, name = dataset[i]
-        out = restore(inp.unsqueeze(0))[0]
-        row = {"name": name, **protocol.evaluate(to_hwc(out), to_hwc(target), quantize_output)}
+        if measured and name in measured:
+            row = measured[name]
+        else:
+            out = restore(inp.unsqueeze(0))[0]
+            row = {"name": name, **protocol.evaluate(to_hwc(out), to_hwc(target), quantize_output)}
+            if save_dir is not None:
+                write_image(Path(save_dir) / f"{name}.png", np.clip(to_hwc(out), 0, 1))
         result.rows.append(row)
-        if save_dir is not None:
-            write_image(Path(save_dir) / f"{name}.png", np.clip(to_hwc(out), 0, 1))
         if on_image:
             on_image(row)
     return result

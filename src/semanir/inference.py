@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .errors import UsageError
+
 DEFAULT_MEMORY_BUDGET = 3 * 1024**3  # bytes of activations per tile on the CPU
 
 
@@ -46,9 +48,12 @@ def model_geometry(model: nn.Module) -> ModelGeometry:
 def pick_device(name: str | None = None) -> torch.device:
     if name in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:  # torch's own parse error: the name is the user's
+        raise UsageError(f"--device {name!r} is not a device ({str(err).splitlines()[0]})") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA device")
+        raise UsageError("--device cuda was asked for, but PyTorch sees no CUDA device")
     return device
 
 
@@ -60,7 +65,7 @@ def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
     table = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
     if precision != "auto":
         if precision not in table:
-            raise ValueError(f"precision must be auto, fp32, fp16 or bf16, got {precision!r}")
+            raise UsageError(f"precision must be auto, fp32, fp16 or bf16, got {precision!r}")
         return table[precision]
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -109,11 +114,27 @@ def _blend_profile(start: int, end: int, length: int, overlap: int, scale: int) 
     return weights
 
 
-def _check_tiling(tile: int, overlap: int, granule: int) -> tuple[int, int]:
+def check_tiling(tile: int, overlap: int | None, granule: int) -> tuple[int, int]:
+    """(tile, overlap) for a model whose tiles are multiples of ``granule``, or a UsageError that says
+    what to pass instead; ``overlap=None`` picks the default, tile/8 but at least one granule."""
     if tile < granule or tile % granule:
-        raise ValueError(f"tile size must be a positive multiple of {granule} for this model, got {tile}")
+        fit = max(2 * granule, -(-tile // granule) * granule)
+        raise UsageError(
+            f"tile size must be a positive multiple of {granule} for this model, got {tile}; "
+            f"pass --tile {fit} (or --tile 0 for no tiling)"
+        )
+    if overlap is None:
+        overlap = max(granule, tile // 8 // granule * granule)
+        if 2 * overlap > tile:  # the user chose only the tile: say what is wrong with it
+            raise UsageError(
+                f"tile size {tile} is too small for this model: tiles overlap their neighbours by {overlap} pixels, "
+                f"so a tile must be at least {2 * overlap}; pass --tile {2 * overlap} or more (or --tile 0 for no tiling)"
+            )
     if overlap < 0 or overlap % granule or 2 * overlap > tile:
-        raise ValueError(f"overlap must be a multiple of {granule} and at most half the tile size {tile}, got {overlap}")
+        raise UsageError(
+            f"overlap must be a multiple of {granule} and at most half the tile size {tile}, got {overlap}; "
+            f"pass --overlap {tile // 2 // granule * granule} or less"
+        )
     return tile, overlap
 
 
@@ -246,9 +267,7 @@ def restore_tensor(
         if progress:
             progress(1, 1)
         return out
-    if overlap is None:
-        overlap = max(geo.granule, tile // 8 // geo.granule * geo.granule)
-    tile, overlap = _check_tiling(tile, overlap, geo.granule)
+    tile, overlap = check_tiling(tile, overlap, geo.granule)
     s = geo.scale
     out = torch.zeros(b, c, h * s, w * s)
     norm = torch.zeros(1, 1, h * s, w * s)

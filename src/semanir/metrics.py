@@ -24,6 +24,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .errors import UsageError
+
 # MATLAB rgb2ycbcr, Y row, for R, G, B in [0, 1] (ITU-R BT.601, 219 levels of luma).
 _Y_WEIGHTS = np.array([65.481, 128.553, 24.966])
 _Y_OFFSET = 16.0
@@ -66,7 +68,7 @@ def _prepare(pred, target, crop_border: int, y_channel: bool) -> tuple[np.ndarra
         raise ValueError(f"crop_border must be >= 0, got {crop_border}")
     if crop_border:
         if min(a.shape[:2]) <= 2 * crop_border:
-            raise ValueError(f"crop_border {crop_border} leaves nothing of a {a.shape[0]}x{a.shape[1]} image")
+            raise UsageError(f"crop_border {crop_border} leaves nothing of a {a.shape[0]}x{a.shape[1]} image")
         a = a[crop_border:-crop_border, crop_border:-crop_border]
         b = b[crop_border:-crop_border, crop_border:-crop_border]
     if y_channel and a.shape[2] == 3:
@@ -102,7 +104,7 @@ def ssim(pred: np.ndarray, target: np.ndarray, crop_border: int = 0, y_channel: 
     """Structural similarity (Gaussian 11x11, sigma 1.5, valid region), mean over channels."""
     a, b = _prepare(pred, target, crop_border, y_channel)
     if min(a.shape[:2]) < 11:
-        raise ValueError(f"SSIM needs at least 11x11 pixels after cropping, got {a.shape[0]}x{a.shape[1]}")
+        raise UsageError(f"SSIM needs at least 11x11 pixels after cropping, got {a.shape[0]}x{a.shape[1]}")
     return float(np.mean([_ssim_channel(a[..., c], b[..., c]) for c in range(a.shape[2])]))
 
 

@@ -10,6 +10,8 @@ from typing import Any, Callable
 
 from torch import nn
 
+from .errors import UsageError, checked_like
+
 
 @dataclass(frozen=True)
 class ModelEntry:
@@ -19,6 +21,10 @@ class ModelEntry:
     description: str
     paper_params_m: float | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+class UnknownOption(UsageError, TypeError):
+    """An option the model does not have (a TypeError, as an unexpected keyword argument is)."""
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -38,7 +44,7 @@ def model_entry(name: str) -> ModelEntry:
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, _REGISTRY, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known models: {', '.join(list_models())}"
-        raise ValueError(f"unknown model {name!r}{hint}")
+        raise UsageError(f"unknown model {name!r}{hint}")
     return _REGISTRY[name]
 
 
@@ -52,7 +58,11 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
     options = model_options(name)
     unknown = sorted(set(overrides) - set(options))
     if unknown:
-        raise TypeError(f"{name} has no option {', '.join(map(repr, unknown))}; options: {', '.join(options)}")
+        raise UnknownOption(f"{name} has no option {', '.join(map(repr, unknown))}; options: {', '.join(options)}")
+    # Options come from configs and the command line: refuse a wrong type by its name.
+    signature = inspect.signature(entry.cls).parameters
+    defaults = {**{n: p.default for n, p in signature.items()}, **entry.defaults}
+    overrides = {k: v if v is None else checked_like(f"{name} option {k}", v, defaults[k]) for k, v in overrides.items()}
     model = entry.cls(**{**entry.defaults, **overrides})
     model.model_name = name
     return model

@@ -7,6 +7,8 @@ input's bit depth and alpha plane, are written atomically, and never replace an 
 from __future__ import annotations
 
 import glob
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,8 @@ import torch
 from torch import nn
 
 from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, read_image, write_image
-from .inference import Fp32Fallback, model_geometry, restore_mosaic, restore_tensor
+from .errors import UsageError
+from .inference import Fp32Fallback, check_tiling, model_geometry, restore_mosaic, restore_tensor
 
 
 def collect_inputs(specs: list[str]) -> list[Path]:
@@ -34,18 +37,48 @@ def collect_inputs(specs: list[str]) -> list[Path]:
 
 
 def plan_outputs(inputs: list[Path], out_dir: Path, fmt: str = "png") -> dict[Path, Path]:
-    """Output path per input: ``<stem>.<fmt>``, ``<stem>_<ext>.<fmt>`` when two inputs share a stem."""
+    """Output path per input: ``<stem>.<fmt>``, never one path for two inputs.
+
+    Inputs that would share a name are told apart deterministically: the same stem with other
+    extensions gets ``<stem>_<ext>``; the same name in other folders gets its parent folders' names in
+    front (``d1_a``, ``d2_a``), one more folder at a time until the names differ. Names are compared
+    case-insensitively, as many disks store them. Raises UsageError, before anything is restored, for
+    inputs that still cannot be told apart.
+    """
     if fmt not in ("png", "tif"):
-        raise ValueError(f"output format must be png or tif, got {fmt!r}")
-    stems: dict[str, int] = {}
+        raise UsageError(f"output format must be png or tif, got {fmt!r}")
+    extensions: dict[str, set[str]] = {}
     for p in inputs:
-        stems[p.stem] = stems.get(p.stem, 0) + 1
+        extensions.setdefault(p.stem.casefold(), set()).add(p.suffix.casefold())
+    bases = {
+        p: p.stem if len(extensions[p.stem.casefold()]) == 1 else f"{p.stem}_{p.suffix.lstrip('.').lower()}"
+        for p in inputs
+    }
+    folders = dict.fromkeys(inputs, 0)  # parent folder names in front of each base name
+    while True:
+        names = {p: "_".join([*p.parent.parts[len(p.parent.parts) - folders[p] :], bases[p]]) for p in inputs}
+        groups: dict[str, list[Path]] = {}
+        for p in inputs:
+            groups.setdefault(names[p].casefold(), []).append(p)
+        clashes = [group for group in groups.values() if len(group) > 1]
+        if not clashes:
+            break
+        for group in clashes:
+            # parts[0] is the root ("/"): not a folder name to put in front.
+            deeper = [p for p in group if folders[p] < len(p.parent.parts) - 1]
+            if not deeper:
+                a, b = group[:2]
+                raise UsageError(
+                    f"{a} and {b} would both be written as {out_dir / names[a]}.{fmt}; "
+                    "restore them into separate output folders"
+                )
+            for p in deeper:
+                folders[p] += 1
     plan = {}
     for p in inputs:
-        stem = p.stem if stems[p.stem] == 1 else f"{p.stem}_{p.suffix.lstrip('.').lower()}"
-        out = (out_dir / f"{stem}.{fmt}").resolve()
+        out = (out_dir / f"{names[p]}.{fmt}").resolve()
         if out in inputs:
-            raise ValueError(f"{out} would overwrite an input; choose another output folder")
+            raise UsageError(f"{out} would overwrite an input; choose another output folder")
         plan[p] = out
     return plan
 
@@ -53,11 +86,28 @@ def plan_outputs(inputs: list[Path], out_dir: Path, fmt: str = "png") -> dict[Pa
 def check_writable(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".semanir-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # An anonymous file: concurrent checks of one folder cannot remove each other's probe,
+        # and a killed check leaves nothing behind.
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
     except OSError as err:
-        raise ValueError(f"cannot write to output folder {out_dir}: {err.strerror or err}") from None
+        raise UsageError(f"cannot write to output folder {out_dir}: {err.strerror or err}") from None
+
+
+@contextmanager
+def output_folder(out_dir: Path):
+    """Make ``out_dir`` and check it is writable; the folders this made are removed again if they are
+    still empty when the block ends, so a run that wrote nothing (or failed) leaves nothing behind."""
+    made = [folder for folder in [*reversed(out_dir.parents), out_dir] if not folder.exists()]
+    try:
+        check_writable(out_dir)
+        yield out_dir
+    finally:
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: something was written, or another run shares it
+                break
 
 
 @dataclass
@@ -81,7 +131,10 @@ class Restorer:
         self.model = self.model.to(self.device).eval()
         self.fallback = Fp32Fallback()  # one overflow warning per Restorer, however many files
         self.in_chans = self.model.in_chans
-        self.scale = model_geometry(self.model).scale
+        geometry = model_geometry(self.model)
+        self.scale = geometry.scale
+        if self.tile:  # refuse a tiling that cannot work before any image is read
+            check_tiling(self.tile, self.overlap, geometry.granule)
 
     def _prepare(self, pixels: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
         """HWC input in the model's channel count; True when the result must go back to gray."""
@@ -120,4 +173,4 @@ class Restorer:
         return write_image(dst, out, bit_depth=image.bit_depth, alpha=alpha)
 
 
-__all__ = ["IMAGE_EXTENSIONS", "Restorer", "check_writable", "collect_inputs", "plan_outputs"]
+__all__ = ["IMAGE_EXTENSIONS", "Restorer", "check_writable", "collect_inputs", "output_folder", "plan_outputs"]

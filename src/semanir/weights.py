@@ -13,13 +13,14 @@ import torch
 from torch import nn
 
 from .fileio import atomic_write
+from .errors import UsageError
 from .registry import create_model
 
 FORMAT_VERSION = "1"
 _PTH_CONTAINER_KEYS = ("params_ema", "params", "state_dict", "model", "ema")
 
 
-class WeightsError(ValueError):
+class WeightsError(UsageError):
     """A weights file that cannot be read or does not fit the model; the message is one line."""
 
 
@@ -88,13 +89,25 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
         with warnings.catch_warnings():  # the refusal below says all there is to say
             warnings.simplefilter("ignore")
             obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
+    except pickle.UnpicklingError:
+        # torch's message advises retrying with weights_only=False, which runs whatever code the file
+        # holds: it is never passed on.
+        if not _starts_like_torch_save(path):
+            raise WeightsError(f"{path}: not a PyTorch weights file (neither a zip archive nor a pickle)") from None
         raise WeightsError(
-            f"{path}: refused to load, the file holds pickled objects other than tensors ({_first_line(err)})"
+            f"{path}: refused to load, the file holds pickled objects that the safe loader does not accept "
+            "(it reads tensors and plain containers only)"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as err:
         raise WeightsError(f"{path}: not a readable PyTorch weights file ({_first_line(err)})") from None
     return _unwrap_state_dict(obj, path), {}
+
+
+def _starts_like_torch_save(path: Path) -> bool:
+    """A zip archive (torch.save since 1.6) or a pickle of protocol 2 to 5 (older files, pickle.dump)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return head == b"PK\x03\x04" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"))
 
 
 def _unwrap_state_dict(obj: Any, path: Path) -> dict[str, torch.Tensor]:

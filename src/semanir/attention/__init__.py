@@ -8,6 +8,8 @@ from typing import Callable
 
 import torch
 
+from ..errors import UsageError
+
 from .dictionary import build_key_semantic_dictionary, clip_topk
 from .fused import BACKENDS, backend_error, fused_attention, triton_interpreting
 from .position import relative_coords_table, table_size
@@ -19,6 +21,7 @@ _IMPLEMENTATIONS: dict[str, AttentionFn] = {
     "mask": mask_attention,
     "gather": gather_attention,
     "triton": partial(fused_attention, "triton"),
+    "flash": partial(fused_attention, "flash"),
     "cpu": partial(fused_attention, "cpu"),
 }
 AUTO = "auto"
@@ -26,7 +29,7 @@ AUTO = "auto"
 _last_implementation: str | None = None
 
 
-class ImplementationUnavailable(RuntimeError):
+class ImplementationUnavailable(UsageError, RuntimeError):
     """An implementation that exists but cannot run here (missing package, wrong device)."""
 
 
@@ -42,50 +45,73 @@ def check_implementation(name: str) -> str:
     ImplementationUnavailable, never a silent fallback that would misreport what ran.
     """
     if name not in _IMPLEMENTATIONS and name != AUTO:
-        raise ValueError(f"unknown attn_impl {name!r}; choose from {available_implementations()}")
+        raise UsageError(f"unknown attn_impl {name!r}; choose from {available_implementations()}")
     if name in BACKENDS and backend_error(name):
         raise ImplementationUnavailable(f"attn_impl={name!r} is not available: {backend_error(name)}")
     return name
 
 
+# `auto` on CUDA: the gather kernel does K/N of the work on CUDA cores, `flash` all of it on tensor
+# cores; gather wins where K/N is small, and in fp32 without TF32, where flash has no tensor cores.
+# Crossover measured on an H200 (benchmarks/RESULTS.md, "flash vs gather"): flash from
+# K >= N / FLASH_MIN_RATIO.
+FLASH_MIN_RATIO = 16
+
+
 @lru_cache(maxsize=None)
-def _triton_works(device: torch.device) -> bool:
+def _kernel_works(backend: str, device: torch.device) -> bool:
     """One tiny forward against ``gather`` on ``device``: importable is not the same as working."""
-    if backend_error("triton"):
+    if backend_error(backend):
         return False
     g = torch.Generator(device="cpu").manual_seed(0)
     q, k, v = (torch.randn(1, 2, 16, 8, generator=g).to(device) for _ in range(3))
     bias = torch.randn(2, table_size((4, 4)), generator=g).to(device)
     index = build_key_semantic_dictionary(torch.randn(1, 16, 4, generator=g).to(device), 5)
     try:
-        out = fused_attention("triton", q, k, v, index, bias, (4, 4))
+        out = fused_attention(backend, q, k, v, index, bias, (4, 4))
         ok = bool((out - gather_attention(q, k, v, index, bias, (4, 4))).abs().max() < 1e-3)
     except Exception as err:  # a broken driver/compiler must not take the model down
-        warnings.warn(f"attn_impl='auto': the Triton kernel failed on {device} ({err}); using 'mask'")
+        warnings.warn(f"attn_impl='auto': the {backend!r} kernel failed on {device} ({err}); not using it")
         return False
     if not ok:
-        warnings.warn(f"attn_impl='auto': the Triton kernel disagrees with 'gather' on {device}; using 'mask'")
+        warnings.warn(f"attn_impl='auto': the {backend!r} kernel disagrees with 'gather' on {device}; not using it")
     return ok
 
 
-def resolve_implementation(impl: str, device: torch.device | str) -> str:
-    """The implementation that ``impl`` runs on tensors of ``device``.
+def _flash_has_tensor_cores(dtype: torch.dtype | None) -> bool:
+    return dtype in (torch.float16, torch.bfloat16) or (dtype == torch.float32 and torch.backends.cuda.matmul.allow_tf32)
 
-    ``auto``: CUDA -> ``triton`` when importable and working, else ``mask``; CPU -> ``cpu`` (the
-    numba fast path) when numba is installed, else ``mask``; other devices -> ``mask``.
+
+def _auto_cuda(device: torch.device, n: int | None, k: int | None, dtype: torch.dtype | None) -> str:
+    small_k = n is not None and k is not None and k * FLASH_MIN_RATIO < n
+    gather_first = small_k or (dtype is not None and not _flash_has_tensor_cores(dtype))
+    for backend in ("triton", "flash") if gather_first else ("flash", "triton"):
+        if _kernel_works(backend, device):
+            return backend
+    return "mask"
+
+
+def resolve_implementation(
+    impl: str, device: torch.device | str, n: int | None = None, k: int | None = None, dtype: torch.dtype | None = None
+) -> str:
+    """The implementation that ``impl`` runs on ``dtype`` tensors of ``device`` (windows of ``n`` tokens, ``k`` keys).
+
+    ``auto``: CUDA -> ``flash`` (tensor cores), or the ``triton`` gather kernel where
+    k < n / FLASH_MIN_RATIO or the dtype is fp32 without TF32, whichever of them works, else ``mask``; CPU -> ``cpu`` (the numba fast
+    path) when numba is installed, else ``mask``; other devices -> ``mask``.
     An explicit name that cannot run on ``device`` raises ImplementationUnavailable.
     """
     device = torch.device(device)
     check_implementation(impl)
     if impl == AUTO:
         if device.type == "cuda":
-            return "triton" if _triton_works(device) else "mask"
+            return _auto_cuda(device, n, k, dtype)
         if device.type == "cpu" and not backend_error("cpu"):
             return "cpu"
         return "mask"
-    if impl == "triton" and device.type != "cuda" and not triton_interpreting():
+    if impl in ("triton", "flash") and device.type != "cuda" and not triton_interpreting():
         raise ImplementationUnavailable(
-            f"attn_impl='triton' runs on CUDA tensors (or on CPU under TRITON_INTERPRET=1), got {device.type}"
+            f"attn_impl={impl!r} runs on CUDA tensors (or on CPU under TRITON_INTERPRET=1), got {device.type}"
         )
     if impl == "cpu" and device.type != "cpu":
         raise ImplementationUnavailable(f"attn_impl='cpu' runs on CPU tensors, got {device.type}")
@@ -102,6 +128,8 @@ def key_semantic_attention(q, k, v, index, bias_table, window, impl: str = "gath
     global _last_implementation
     if q.dim() != 4 or q.shape != k.shape or k.shape != v.shape:
         raise ValueError(f"q, k, v must share a (B, H, N, D) shape, got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    if not q.dtype == k.dtype == v.dtype:
+        raise ValueError(f"q, k, v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     b, h, n, _ = q.shape
     if index.dim() != 3 or index.shape[:2] != (b, n):
         raise ValueError(f"index must be (B={b}, N={n}, K), got {tuple(index.shape)}")
@@ -109,7 +137,7 @@ def key_semantic_attention(q, k, v, index, bias_table, window, impl: str = "gath
         raise ValueError(f"window {tuple(window)} holds {window[0] * window[1]} tokens, not N={n}")
     if bias_table.shape != (h, table_size(window)):
         raise ValueError(f"bias_table must be (H={h}, T={table_size(window)}), got {tuple(bias_table.shape)}")
-    name = resolve_implementation(impl, q.device)
+    name = resolve_implementation(impl, q.device, n, index.shape[-1], q.dtype)
     _last_implementation = name
     return _IMPLEMENTATIONS[name](q, k, v, index, bias_table, window)
 

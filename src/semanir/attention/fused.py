@@ -20,8 +20,12 @@ import torch
 from torch import Tensor
 from torch.utils.flop_counter import register_flop_formula
 
-BACKENDS = {"triton": "semanir.attention.triton_kernels", "cpu": "semanir.attention.cpu_kernels"}
-_REQUIREMENT = {"triton": "triton", "cpu": "numba"}
+BACKENDS = {
+    "triton": "semanir.attention.triton_kernels",
+    "flash": "semanir.attention.flash_kernels",
+    "cpu": "semanir.attention.cpu_kernels",
+}
+_REQUIREMENT = {"triton": "triton", "flash": "triton", "cpu": "numba"}
 
 
 @lru_cache(maxsize=None)

@@ -11,6 +11,7 @@ and returns (B, H, N, D): softmax over the K selected keys of q.k + bias, applie
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from .position import dense_offsets, pair_offsets
 
@@ -50,8 +51,15 @@ def gather_attention(q, k, v, index, bias_table, window):
 
 
 def dense_attention(q, k, v, bias_table, window):
-    """Plain window attention over all N keys with the same bias: the baseline SemanIR prunes."""
+    """Plain window attention over all N keys with the same bias: the baseline SemanIR prunes.
+
+    The head dim is zero-padded to a multiple of 8 (30 -> 32): SDPA's fused kernels (memory-efficient,
+    cuDNN) need it and would otherwise fall back to the math path, which makes a weak baseline.
+    """
+    d = q.shape[-1]
+    pad = -d % 8
+    if pad:
+        q, k, v = (F.pad(t, (0, pad)) for t in (q, k, v))
     bias = bias_table[:, dense_offsets(window, q.device)].to(q.dtype)
-    return torch.nn.functional.scaled_dot_product_attention(
-        q, k, v, attn_mask=bias.unsqueeze(0), scale=1.0
-    )
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.unsqueeze(0), scale=1.0)
+    return out[..., :d]

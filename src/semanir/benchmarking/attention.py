@@ -29,8 +29,8 @@ from .measure import available_bytes, median_seconds, peak_memory_bytes
 
 PAPER_N = (512, 1024, 2048, 4096, 8192)
 PAPER_K = (32, 64, 128, 256, 512)
-IMPLS = ("dense", "mask", "gather", "triton", "cpu", "auto", "dictionary")
-DEFAULT_IMPLS = ("dictionary", "dense", "mask", "gather", "triton", "cpu")
+IMPLS = ("dense", "mask", "gather", "triton", "flash", "cpu", "auto", "dictionary")
+DEFAULT_IMPLS = ("dictionary", "dense", "mask", "gather", "triton", "flash", "cpu")
 
 
 @dataclass
@@ -155,7 +155,7 @@ def run(
                     row.note = "same as above (independent of k)"
                     continue
                 try:
-                    ran = impl if impl in ("dense", "dictionary") else resolve_implementation(impl, device)
+                    ran = impl if impl in ("dense", "dictionary") else resolve_implementation(impl, device, n, k, getattr(torch, shape.dtype))
                 except ImplementationUnavailable as err:
                     row.note = f"skipped: {err}"
                     continue

@@ -12,6 +12,7 @@ Memory, the peak *extra* bytes a call needs on top of what was allocated before 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import gc
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+
+from ..errors import UsageError
 
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 _STATUS = Path("/proc/self/status")
@@ -122,6 +125,25 @@ class Versions:
         return cls(torch.__version__, get("triton"), get("numba"), get("spandrel"))
 
 
+PRECISIONS = ("fp32", "tf32", "bf16")
+
+
+@contextlib.contextmanager
+def precision(device: torch.device, name: str):
+    """Run the block in ``name``: fp32, fp32 with TF32 matmuls and convolutions, or bf16 autocast.
+
+    One switch for every model of a comparison, so that none is timed in a precision the others lack."""
+    if name not in PRECISIONS:
+        raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = name == "tf32"
+    try:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=name == "bf16"):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 def device_description(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -156,7 +178,7 @@ def parse_device(name: str | None) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available here")
+        raise UsageError("--device cuda: no CUDA device is available here")
     if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"--device must be cpu or cuda, got {name!r}")
+        raise UsageError(f"--device must be cpu or cuda, got {name!r}")
     return device

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .. import create_model
-from .measure import peak_memory_bytes
+from .measure import peak_memory_bytes, precision
 from .model import ModelFigures, input_for, paper_size, profile
 from .torchvision_standin import install as install_torchvision_standin
 
@@ -67,8 +67,11 @@ def check_extra() -> None:
             )
 
 
-def run(device: torch.device, repeats: int, sizes: dict[str, tuple[int, int]] | None = None) -> list[tuple[Peer, ModelFigures]]:
-    """Profile every peer; MACs at the paper's input size, latency at ``sizes[task]`` (default: the same)."""
+def run(
+    device: torch.device, repeats: int, sizes: dict[str, tuple[int, int]] | None = None, precision_name: str = "fp32"
+) -> list[tuple[Peer, ModelFigures]]:
+    """Profile every peer; MACs at the paper's input size, latency at ``sizes[task]`` (default: the same),
+    every model in the same ``precision_name`` (see ``measure.precision``)."""
     check_extra()
     results, models = [], []
     for peer in PEERS:  # every timing first (see attention.run), memory afterwards
@@ -76,13 +79,15 @@ def run(device: torch.device, repeats: int, sizes: dict[str, tuple[int, int]] | 
         model = peer.build()
         size = paper_size(peer.task)
         latency_size = (sizes or {}).get(peer.task, size)
-        results.append((peer, profile(peer.name, model, 3, size, latency_size, device, repeats, measure_memory=False)))
+        with precision(device, precision_name):
+            figures = profile(peer.name, model, 3, size, latency_size, device, repeats, measure_memory=False)
+        results.append((peer, figures))
         models.append(model)
     for (peer, figures), model in zip(results, models):
         x = input_for(figures, 3, device)
 
         def forward(model=model, x=x):
-            with torch.no_grad():
+            with torch.no_grad(), precision(device, precision_name):
                 return model(x)
 
         peak = peak_memory_bytes(forward, device)

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UsageError
 from .datasets import PairedLayout
 from .io import IMAGE_EXTENSIONS, ImageError, list_images
 from .protocols import JPEG_QUALITIES, NOISE_LEVELS, SR_SCALES, Protocol, get_protocol
@@ -194,7 +195,7 @@ def get_benchmark(name: str) -> Benchmark:
     for key, bench in BENCHMARKS.items():
         if key.lower() == name.lower():
             return bench
-    raise ValueError(f"unknown benchmark {name!r} (known: {', '.join(BENCHMARKS)})")
+    raise UsageError(f"unknown benchmark {name!r} (known: {', '.join(BENCHMARKS)})")
 
 
 def list_benchmarks(task: str | None = None) -> list[str]:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ..metrics import rgb_to_y  # metrics owns the BT.601 coefficients
+from ..errors import UsageError
 from .io import quantize, to_float
 from .resize import imresize, modcrop
 
@@ -134,7 +135,7 @@ def bicubic_upscale(lr: np.ndarray, scale: int) -> np.ndarray:
 def _pattern_offsets(pattern: str) -> dict[str, list[tuple[int, int]]]:
     pattern = pattern.upper()
     if pattern not in BAYER_PATTERNS:
-        raise ValueError(f"unknown Bayer pattern {pattern!r} (use one of {', '.join(BAYER_PATTERNS)})")
+        raise UsageError(f"unknown Bayer pattern {pattern!r} (use one of {', '.join(BAYER_PATTERNS)})")
     where: dict[str, list[tuple[int, int]]] = {"R": [], "G": [], "B": []}
     for letter, offset in zip(pattern, [(0, 0), (0, 1), (1, 0), (1, 1)], strict=True):
         where[letter].append(offset)

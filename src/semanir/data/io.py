@@ -10,6 +10,9 @@ from __future__ import annotations
 import glob
 import io
 import os
+import struct
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import cv2
 import numpy as np
 
 from ..fileio import atomic_write
+from ..errors import UsageError
 
 # Failures reach the user as one ImageError line; OpenCV's own warnings would only add noise.
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
@@ -24,9 +28,11 @@ cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 _MAX_LEVEL = {8: 255.0, 16: 65535.0}
 _DTYPE = {8: np.uint8, 16: np.uint16}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_GRAY_ALPHA = 4  # the IHDR color type of a gray + alpha PNG
 
 
-class ImageError(ValueError):
+class ImageError(UsageError):
     """An image that cannot be used: missing, not an image, truncated, or of an unsupported kind."""
 
 
@@ -80,6 +86,28 @@ def _check_jpeg_complete(data: bytes, path: Path) -> None:
         raise ImageError(f"{path}: truncated or corrupt JPEG ({err})") from None
 
 
+@contextmanager
+def _c_stderr_silenced():
+    """Point file descriptor 2 at /dev/null: libpng and libjpeg print their own warnings there from C
+    (not through OpenCV's logging), ahead of the one line that reports a bad file. Anything another
+    thread writes to stderr meanwhile is lost too; decoding is short and the CLI has one thread."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to keep clean
+        saved = None
+    if saved is None:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def read_image(path: str | os.PathLike) -> ImageFile:
     """Read an image file as float32 in [0, 1]: HxWx3 RGB or HxW gray, alpha separated."""
     path = Path(path)
@@ -91,7 +119,8 @@ def read_image(path: str | os.PathLike) -> ImageFile:
         raise ImageError(f"{path}: cannot read ({err.strerror or err})") from None
     if not data:
         raise ImageError(f"{path}: empty file, not an image")
-    raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    with _c_stderr_silenced():
+        raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if raw is None:
         raise ImageError(f"{path}: not a readable image (unknown format, truncated or corrupt)")
     if data[:3] == b"\xff\xd8\xff":
@@ -100,6 +129,8 @@ def read_image(path: str | os.PathLike) -> ImageFile:
         raise ImageError(f"{path}: unsupported sample type {raw.dtype} (only 8- and 16-bit images)")
     bit_depth = 8 if raw.dtype == np.uint8 else 16
     pixels, alpha = _from_opencv_layout(raw, path)
+    if pixels.ndim == 3 and _is_gray_alpha_png(data):
+        pixels = pixels[..., 0]  # OpenCV expands gray + alpha to BGRA with three equal planes
     return ImageFile(
         pixels=to_float(pixels),
         bit_depth=bit_depth,
@@ -121,6 +152,27 @@ def _from_opencv_layout(raw: np.ndarray, path: Path) -> tuple[np.ndarray, np.nda
     if channels == 4:
         return raw[..., 2::-1], raw[..., 3]
     raise ImageError(f"{path}: unsupported channel count {channels} (expected 1, 2, 3 or 4)")
+
+
+def _is_gray_alpha_png(data: bytes) -> bool:
+    # The signature, then the IHDR chunk: length, type, width, height, bit depth, color type.
+    return data[:8] == _PNG_SIGNATURE and data[12:16] == b"IHDR" and data[25] == _PNG_GRAY_ALPHA
+
+
+def _encode_gray_alpha_png(gray: np.ndarray, alpha: np.ndarray) -> bytes:
+    """A gray + alpha PNG from uint8 or uint16 planes: cv2.imencode only writes 1, 3 or 4 channels."""
+    h, w = gray.shape
+    samples = np.stack([gray, alpha], axis=2).astype(gray.dtype.newbyteorder(">"))  # PNG is big-endian
+    rows = samples.reshape(h, -1).view(np.uint8)
+    # Filter type 2 ("Up") on every row: the byte-wise difference to the row above, which compresses
+    # smooth images well; uint8 arithmetic wraps modulo 256 as the filter requires.
+    filtered = np.diff(rows, axis=0, prepend=np.zeros((1, rows.shape[1]), np.uint8))
+    scanlines = np.concatenate([np.full((h, 1), 2, np.uint8), filtered], axis=1)
+    header = struct.pack(">IIBBBBB", w, h, 8 * gray.dtype.itemsize, _PNG_GRAY_ALPHA, 0, 0, 0)
+    chunks = [(b"IHDR", header), (b"IDAT", zlib.compress(scanlines.tobytes())), (b"IEND", b"")]
+    return _PNG_SIGNATURE + b"".join(
+        struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body)) for kind, body in chunks
+    )
 
 
 def write_image(
@@ -148,20 +200,29 @@ def write_image(
     out = quantize(pixels, bit_depth)
     if out.ndim == 3:
         out = out[..., ::-1]  # RGB -> BGR for OpenCV
-    if alpha is not None:
-        a = quantize(np.asarray(alpha), bit_depth)
-        if a.shape != out.shape[:2]:
-            raise ImageError(f"{path}: alpha shape {a.shape} does not match image shape {out.shape[:2]}")
-        color = out if out.ndim == 3 else np.repeat(out[..., None], 3, axis=2)
-        out = np.concatenate([color, a[..., None]], axis=2)
+    a = None if alpha is None else quantize(np.asarray(alpha), bit_depth)
+    if a is not None and a.shape != out.shape[:2]:
+        raise ImageError(f"{path}: alpha shape {a.shape} does not match image shape {out.shape[:2]}")
+    if a is not None and out.ndim == 2 and ext == ".png":  # gray stays gray
+        data = _encode_gray_alpha_png(out, a)
+    else:
+        if a is not None:
+            # Other formats hold gray + alpha as RGBA with three equal planes: OpenCV writes no
+            # 2-channel images, and reads 2-channel TIFFs without their alpha.
+            color = out if out.ndim == 3 else np.repeat(out[..., None], 3, axis=2)
+            out = np.concatenate([color, a[..., None]], axis=2)
+        data = _encode_with_opencv(out, ext, path)
+    return atomic_write(path, lambda f: f.write(data))
+
+
+def _encode_with_opencv(out: np.ndarray, ext: str, path: Path) -> bytes:
     try:
         ok, buf = cv2.imencode(ext, np.ascontiguousarray(out))
     except cv2.error:
         ok = False
     if not ok:
         raise ImageError(f"{path}: OpenCV could not encode a {out.shape} {out.dtype} image as {ext}")
-    data = buf.tobytes()
-    return atomic_write(path, lambda f: f.write(data))
+    return buf.tobytes()
 
 
 def list_images(folder_or_glob: str | os.PathLike) -> list[Path]:

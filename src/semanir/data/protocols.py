@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import metrics
+from ..errors import UsageError
 from .degradations import (
     add_blind_gaussian_noise,
     add_gaussian_noise,
@@ -132,11 +133,11 @@ def get_protocol(task: str, level=None, channels: int = 3) -> Protocol:
     A ``(low, high)`` pair is a blind level drawn from that range (sigma, or integer QF).
     """
     if task not in TASKS:
-        raise ValueError(f"unknown task {task!r} (use one of {', '.join(TASKS)})")
+        raise UsageError(f"unknown task {task!r} (use one of {', '.join(TASKS)})")
     if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, got {channels}")
+        raise UsageError(f"channels must be 1 or 3, got {channels}")
     if channels == 1 and task not in ("denoise", "jpeg"):
-        raise ValueError(f"{task} is defined on RGB images only (channels=3)")
+        raise UsageError(f"{task} is defined on RGB images only (channels=3)")
     if level is None:
         level = _DEFAULT_LEVEL.get(task)
     blind_range = None
@@ -150,9 +151,9 @@ def get_protocol(task: str, level=None, channels: int = 3) -> Protocol:
     }
     if task in allowed:
         if level not in allowed[task]:
-            raise ValueError(f"{task} level must be one of {allowed[task]}, got {level!r}")
+            raise UsageError(f"{task} level must be one of {allowed[task]}, got {level!r}")
     elif level is not None:
-        raise ValueError(f"{task} has no levels, got {level!r}")
+        raise UsageError(f"{task} has no levels, got {level!r}")
     gray = channels == 1
     return Protocol(
         task=task,
@@ -169,10 +170,10 @@ def get_protocol(task: str, level=None, channels: int = 3) -> Protocol:
 def _check_range(task: str, level) -> tuple:
     bounds = {"denoise": (0.0, 255.0), "jpeg": (1, 100)}
     if task not in bounds or len(level) != 2:
-        raise ValueError(f"a (low, high) level range applies to denoise or jpeg only, got {task} {list(level)}")
+        raise UsageError(f"a (low, high) level range applies to denoise or jpeg only, got {task} {list(level)}")
     low, high = (float(v) for v in level) if task == "denoise" else (int(v) for v in level)
     if not bounds[task][0] <= low <= high <= bounds[task][1]:
-        raise ValueError(f"{task} level range must satisfy {bounds[task][0]} <= low <= high <= {bounds[task][1]}, got {list(level)}")
+        raise UsageError(f"{task} level range must satisfy {bounds[task][0]} <= low <= high <= {bounds[task][1]}, got {list(level)}")
     return (low, high)
 
 

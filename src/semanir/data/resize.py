@@ -23,6 +23,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..errors import UsageError
+
 
 def _cubic(x: np.ndarray) -> np.ndarray:
     ax = np.abs(x)
@@ -75,7 +77,7 @@ def imresize(img: np.ndarray, scale: float) -> np.ndarray:
     h, w = img.shape[:2]
     out_h, out_w = _out_len(h, scale), _out_len(w, scale)
     if min(out_h, out_w) < 1:
-        raise ValueError(f"scale {scale} turns a {h}x{w} image into nothing")
+        raise UsageError(f"scale {scale} turns a {h}x{w} image into nothing")
     x = img.astype(np.float64)
     x = np.tensordot(_weight_matrix(h, out_h, float(scale)), x, axes=(1, 0))  # rows first, as MATLAB
     x = np.moveaxis(
@@ -92,5 +94,5 @@ def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
     """Crop the bottom/right so height and width are multiples of `scale` (MATLAB's modcrop)."""
     h, w = img.shape[:2]
     if h < scale or w < scale:
-        raise ValueError(f"image {h}x{w} is smaller than the scale {scale}")
+        raise UsageError(f"image {h}x{w} is smaller than the scale {scale}")
     return img[: h - h % scale, : w - w % scale, ...]

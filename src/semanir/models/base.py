@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..attention import check_implementation
+from ..errors import UsageError
 
 PAPER_TOPK_CHOICES = (64, 128, 192, 256, 384, 512)
 
@@ -32,7 +33,7 @@ class SemanIRBase(nn.Module):
 
     def set_topk(self, k: int) -> "SemanIRBase":
         if int(k) < 1:
-            raise ValueError(f"top-k must be >= 1, got {k}")
+            raise UsageError(f"top-k must be >= 1, got {k}")
         self.topk = int(k)
         return self
 
@@ -40,7 +41,7 @@ class SemanIRBase(nn.Module):
         if choices is not None:
             choices = tuple(int(c) for c in choices)
             if not choices or min(choices) < 1:
-                raise ValueError(f"topk_choices must be positive integers, got {choices}")
+                raise UsageError(f"topk_choices must be positive integers, got {choices}")
         self.topk_choices = choices
         return self
 
@@ -56,7 +57,7 @@ class SemanIRBase(nn.Module):
         else:
             k = self.topk
         if k < 1:
-            raise ValueError(f"top-k must be >= 1, got {k}")
+            raise UsageError(f"top-k must be >= 1, got {k}")
         self.last_topk = k
         return k
 

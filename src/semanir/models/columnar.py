@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UsageError
 from .base import PAPER_TOPK_CHOICES, SemanIRBase, init_weights
 from .layers import SemanIRStage, channel_layer_norm
 
@@ -17,7 +18,7 @@ DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
 def _per_stage(value, count: int, what: str) -> list[int]:
     values = [value] * count if isinstance(value, int) else list(value)
     if len(values) != count:
-        raise ValueError(f"{what} needs one value per stage ({count}), got {values}")
+        raise UsageError(f"{what} needs one value per stage ({count}), got {values}")
     return values
 
 
@@ -32,7 +33,7 @@ class PixelShuffleUpsampler(nn.Sequential):
             for _ in range(scale.bit_length() - 1):
                 layers += [nn.Conv2d(feat, 4 * feat, 3, padding=1), nn.PixelShuffle(2)]
         else:
-            raise ValueError(f"upscale must be 1, 3 or a power of 2, got {scale}")
+            raise UsageError(f"upscale must be 1, 3 or a power of 2, got {scale}")
         layers.append(nn.Conv2d(feat, out_chans, 3, padding=1))
         super().__init__(*layers)
 
@@ -75,7 +76,7 @@ class SemanIRColumnar(SemanIRBase):
             "include_self": include_self, "shift_alternate": shift_alternate, "bicubic_skip": bicubic_skip,
         }  # fmt: skip
         if bicubic_skip and upscale == 1:
-            raise ValueError("bicubic_skip applies to upscale > 1 (upscale=1 already has a global residual)")
+            raise UsageError("bicubic_skip applies to upscale > 1 (upscale=1 already has a global residual)")
         self.in_chans = in_chans
         self.upscale = upscale
         self.bicubic_skip = bicubic_skip

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UsageError
+
 from ..attention import (
     build_key_semantic_dictionary,
     check_implementation,
@@ -94,7 +96,7 @@ class KeySemanticAttention(nn.Module):
     def __init__(self, dim: int, num_heads: int, nominal_window: int, attn_impl: str = "auto"):
         super().__init__()
         if dim % num_heads:
-            raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
+            raise UsageError(f"dim {dim} is not divisible by num_heads {num_heads}")
         self.num_heads = num_heads
         self.attn_impl = check_implementation(attn_impl)
         self.qkv = nn.Linear(dim, dim * 3)
@@ -106,7 +108,9 @@ class KeySemanticAttention(nn.Module):
         b, n, c = t.shape
         qkv = self.qkv(t).view(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
         scale = torch.clamp(self.logit_scale, max=math.log(100.0)).exp()
-        q = F.normalize(qkv[0], dim=-1) * scale
+        # Under autocast qkv is half while the logit scale is an fp32 parameter: keep q in qkv's dtype,
+        # since the fused kernels multiply q and k on tensor cores, which need one dtype.
+        q = (F.normalize(qkv[0], dim=-1) * scale).to(qkv.dtype)
         k = F.normalize(qkv[1], dim=-1)
         bias = self.position_bias(window, t.device).to(q.dtype)
         v = qkv[2]
@@ -160,7 +164,7 @@ class SemanIRLayer(nn.Module):
     def __init__(self, dim, num_heads, nominal_window, mlp_ratio=2.0, ffn="mlp", attn_impl="auto"):
         super().__init__()
         if ffn not in FFN_TYPES:
-            raise ValueError(f"unknown ffn {ffn!r}; choose from {sorted(FFN_TYPES)}")
+            raise UsageError(f"unknown ffn {ffn!r}; choose from {sorted(FFN_TYPES)}")
         self.attn = KeySemanticAttention(dim, num_heads, nominal_window, attn_impl)
         self.norm1 = nn.LayerNorm(dim)
         self.ffn = FFN_TYPES[ffn](dim, mlp_ratio)

@@ -13,6 +13,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..errors import UsageError
 from .base import PAPER_TOPK_CHOICES, SemanIRBase, init_weights
 from .layers import SemanIRStage, pad_to_multiple
 
@@ -79,15 +80,15 @@ class SemanIRUNet(SemanIRBase):
         levels = len(dims)
         for name, seq in (("num_heads", num_heads), ("encoder_depths", encoder_depths), ("decoder_depths", decoder_depths)):
             if len(seq) != levels:
-                raise ValueError(f"{name} needs one value per level ({levels}), got {list(seq)}")
+                raise UsageError(f"{name} needs one value per level ({levels}), got {list(seq)}")
         if sampling not in ("pixelshuffle", "conv"):
-            raise ValueError(f"sampling must be 'pixelshuffle' or 'conv', got {sampling!r}")
+            raise UsageError(f"sampling must be 'pixelshuffle' or 'conv', got {sampling!r}")
         if skip not in ("concat", "add"):
-            raise ValueError(f"skip must be 'concat' or 'add', got {skip!r}")
+            raise UsageError(f"skip must be 'concat' or 'add', got {skip!r}")
         if any(dims[i + 1] != 2 * dims[i] for i in range(levels - 1)):
-            raise ValueError(f"each level must double the width of the one above, got dims {list(dims)}")
+            raise UsageError(f"each level must double the width of the one above, got dims {list(dims)}")
         if out_chans != in_chans:
-            raise ValueError("the global residual needs out_chans == in_chans")
+            raise UsageError("the global residual needs out_chans == in_chans")
         self.in_chans = in_chans
         self.levels = levels
         self._init_topk(topk, topk_choices, topk_seed)

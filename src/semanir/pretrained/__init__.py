@@ -8,6 +8,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from ..errors import UsageError
+
 DEFAULT_PRESET = "denoise"
 
 
@@ -23,5 +25,5 @@ def preset_path(name: str) -> Path:
     path = _folder() / f"{name}.safetensors"
     if not path.is_file():
         available = ", ".join(list_presets()) or "none"
-        raise ValueError(f"no shipped weights for {name!r} (shipped presets: {available}); pass --weights FILE")
+        raise UsageError(f"no shipped weights for {name!r} (shipped presets: {available}); pass --weights FILE")
     return path

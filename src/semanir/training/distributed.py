@@ -9,6 +9,8 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
+from ..errors import UsageError
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -56,7 +58,7 @@ def init_distributed(device: str = "auto", timeout_minutes: float | None = None)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
     if use_cuda and not torch.cuda.is_available():
-        raise ValueError("train.device asks for CUDA, but PyTorch sees no CUDA device")
+        raise UsageError("train.device asks for CUDA, but PyTorch sees no CUDA device")
     if use_cuda:
         torch.cuda.set_device(local_rank)
         dev = torch.device("cuda", local_rank)

@@ -23,7 +23,8 @@ from torch.utils.data import DataLoader, Sampler
 
 from .. import __version__, create_model
 from ..config import ConfigError, dump_config
-from ..fileio import atomic_write
+from ..errors import Interrupted, UsageError
+from ..fileio import atomic_write, remove_stale_temporaries
 from ..weights import (
     WeightsError, decoded_metadata, load_state_dict_checked, read_weights, save_weights, total_iterations,
     without_runtime_choices,
@@ -36,7 +37,7 @@ from .losses import build_loss
 CHECKPOINT_NAME = "last.pt"
 
 
-class TrainingError(RuntimeError):
+class TrainingError(UsageError, RuntimeError):
     """A run that cannot go on; the message is one line and says what is left on disk."""
 
 
@@ -257,12 +258,13 @@ class Trainer:
             prefetch_factor=2 if workers > 0 else None,
         )  # fmt: skip
 
-    def _install_signal_handlers(self):
+    def _install_signal_handlers(self) -> dict:
+        """Stop at the end of the iteration instead of dying mid-write; returns the old handlers."""
+
         def stop(signum, frame):
             self._stop_signal = signum
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, stop)
+        return {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def step(self, inp: torch.Tensor, target: torch.Tensor) -> float | None:
         t = self.cfg["train"]
@@ -319,15 +321,17 @@ class Trainer:
         logger = _Logger(self.out, self.iteration, self.dist.is_main)
         if self.dist.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
+            for folder in (self.out, self.ckpt_path.parent, self.out / "weights"):  # what a kill -9 left
+                remove_stale_temporaries(folder)
             atomic_write(self.out / "config.yaml", lambda f: f.write(dump_config(self.cfg).encode()))
             timeout = group_timeout(self.dist)
             if timeout is not None:
                 print(f"{self.dist.world} ranks, collective timeout {timeout.total_seconds() / 60:g} min", flush=True)
-        self._install_signal_handlers()
         self.model.train()
         bar = _progress(self.iteration, total, self.show_progress)
         loader = iter(self._loader()) if self.iteration < total else None
         last_loss, tick, tick_it = None, time.perf_counter(), self.iteration
+        previous_handlers = self._install_signal_handlers()
         try:
             while self.iteration < total:
                 inp, target = next(loader)[:2]  # paired datasets add the file name
@@ -360,14 +364,20 @@ class Trainer:
                     barrier(self.dist)  # no rank leaves before rank 0 has written it
                 if stop:
                     cleanup(self.dist)
-                    cause = f"signal {self._stop_signal}" if self._stop_signal is not None else "a signal to another rank"
-                    raise TrainingError(
+                    signum = self._stop_signal or signal.SIGTERM
+                    cause = f"signal {signum} ({signal.Signals(signum).name})" if self._stop_signal else "a signal to another rank"
+                    # Interrupted, not an error: the CLI exits 128 + the signal, as for any Ctrl-C.
+                    raise Interrupted(
                         f"stopped by {cause} at iteration {self.iteration}; checkpoint saved, "
-                        f"run the same command again to resume"
+                        f"run the same command again to resume",
+                        signum,
                     )
         finally:
             bar.close()
             logger.close()
+            # A caller's own Ctrl-C handling (a notebook, a test runner) works again after the run.
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
         divergence = max_parameter_divergence(self.dist, self.model.parameters())
         if self.dist.is_main:
             final = self.export_weights("final")

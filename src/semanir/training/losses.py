@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import ConfigError
+
 
 class CharbonnierLoss(nn.Module):
     """mean(sqrt((x - y)^2 + eps^2)), Restormer's deblurring loss."""
@@ -49,7 +51,7 @@ class PerceptualLoss(nn.Module):
         from ..weights import read_weights
 
         if not weights_path:
-            raise ValueError(
+            raise ConfigError(
                 "the perceptual loss needs VGG16 ImageNet weights: set train.perceptual_weights "
                 "to torchvision's vgg16-397923af.pth"
             )
@@ -60,7 +62,7 @@ class PerceptualLoss(nn.Module):
         try:
             self.features.load_state_dict({k: features[k] for k in own})
         except KeyError as err:
-            raise ValueError(f"{weights_path}: not a torchvision VGG16 state dict (no {err.args[0]})") from None
+            raise ConfigError(f"{weights_path}: not a torchvision VGG16 state dict (no {err.args[0]})") from None
         self.features.requires_grad_(False).eval()
         self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -98,4 +100,4 @@ def build_loss(train_cfg: dict) -> nn.Module:
         return nn.MSELoss()
     if name == "smooth_l1+perceptual":
         return SmoothL1Perceptual(train_cfg["perceptual_weights"], train_cfg["perceptual_weight"])
-    raise ValueError(f"unknown loss {name!r}; choose l1, charbonnier, mse or smooth_l1+perceptual")
+    raise ConfigError(f"unknown loss {name!r}; choose l1, charbonnier, mse or smooth_l1+perceptual")

@@ -1,0 +1,21 @@
+"""The README's set-up lines: the ones a user on a stock machine copies."""
+
+from tests.data_support import REPO
+
+
+def _setup_block() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## Set-up") : text.index("## Command line")]
+    return section.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+
+
+def test_the_cpu_line_takes_the_cpu_build_from_pytorchs_index():
+    # Plain `pip install torch==2.13.0` gets the CUDA build on a stock machine (a local pip config
+    # hid that on ours); the CPU line must name PyTorch's CPU index.
+    cpu, gpu, tests = _setup_block()
+    assert cpu.startswith("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu && ")
+    assert cpu.endswith("# CPU only") and "semanir restore examples/astronaut_noisy.png" in cpu
+    assert gpu.startswith("pip install torch && ") and gpu.endswith("# GPU (CUDA build)")
+    assert tests == "python -m pytest -n 2"
+    # CI's machine installs the local CPU wheel and cannot reach PyTorch's index: .ci/run stays as is.
+    assert "pip install --quiet torch==2.13.0\n" in (REPO / ".ci" / "run").read_text()

@@ -126,3 +126,13 @@ def test_fp16_overflow_redoes_each_tile_in_fp32_and_warns_once(tmp_path, recwarn
     # pytest records warnings; outside it, the CLI prints this one as a single line.
     w = recwarn.list[0]
     assert warnings.formatwarning(w.message, w.category, w.filename, w.lineno) == f"semanir: warning: {message}\n"
+
+
+def test_q_k_v_share_a_dtype_when_autocast_normalises_in_fp32(monkeypatch):
+    # CUDA's autocast runs the norm of F.normalize in fp32 (the CPU's does not): emulate that here.
+    normalize = torch.nn.functional.normalize
+    monkeypatch.setattr(torch.nn.functional, "normalize", lambda x, *a, **kw: normalize(x.float(), *a, **kw))
+    model = tiny_model("semanir_s_sr_x2", attn_impl="gather").eval()
+    x = torch.rand(1, 3, 12, 12, generator=torch.Generator().manual_seed(0))
+    out = restore_tensor(model, x, tile=0, dtype=torch.bfloat16)
+    assert (out - restore_tensor(model, x, tile=0)).abs().max() < 0.05

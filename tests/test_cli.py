@@ -432,7 +432,7 @@ def test_debug_prints_the_traceback_of_an_internal_error(tmp_path, capsys, monke
 @pytest.mark.parametrize(
     "extra,expected",
     [
-        (["--precision", "fp16", "--device", "cpu"], "fp16 inference is not supported on the CPU"),
+        (["--precision", "fp8", "--device", "cpu"], "precision must be auto, fp32, fp16 or bf16"),  # fp16 runs on the CPU now
         (["--device", "gpu"], "--device 'gpu' is not a device"),
         (["--tile", "7"], "tile size must be a positive multiple of"),
         (["--model", "semanir_nope"], "unknown model 'semanir_nope'"),

@@ -63,7 +63,7 @@ def test_bf16_semanir_test_scores_like_fp32(tmp_path, capsys):
     assert abs(scores["bf16"] - scores["fp32"]) < 0.1, scores
 
 
-# Triton runs under its (slow) interpreter on the CPU: one window of the SR model, bf16 only.
+# Triton runs on CUDA, else under its (slow) interpreter on the CPU: one window of the SR model, bf16.
 TRITON = [
     pytest.param("triton", name, size, torch.bfloat16, id=f"triton-{name}",
                  marks=pytest.mark.skipif(not importlib.util.find_spec("triton"), reason="no triton"))
@@ -82,10 +82,11 @@ TRITON = [
     + TRITON,
 )
 def test_reduced_precision_runs_every_architecture_and_attention(impl, name, size, dtype):
-    model = tiny_model(name, attn_impl=impl).eval()
+    device = torch.device("cuda" if impl == "triton" and torch.cuda.is_available() else "cpu")
+    model = tiny_model(name, attn_impl=impl).eval().to(device)
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
-    ref = restore_tensor(model, x, tile=0)
-    out = restore_tensor(model, x, tile=0, dtype=dtype)
+    ref = restore_tensor(model, x, tile=0, device=device)
+    out = restore_tensor(model, x, tile=0, device=device, dtype=dtype)
     assert out.dtype == torch.float32 and out.shape == ref.shape
     assert (out - ref).abs().max() < 0.05
 
@@ -125,3 +126,13 @@ def test_fp16_overflow_redoes_each_tile_in_fp32_and_warns_once(tmp_path, recwarn
     # pytest records warnings; outside it, the CLI prints this one as a single line.
     w = recwarn.list[0]
     assert warnings.formatwarning(w.message, w.category, w.filename, w.lineno) == f"semanir: warning: {message}\n"
+
+
+def test_q_k_v_share_a_dtype_when_autocast_normalises_in_fp32(monkeypatch):
+    # CUDA's autocast runs the norm of F.normalize in fp32 (the CPU's does not): emulate that here.
+    normalize = torch.nn.functional.normalize
+    monkeypatch.setattr(torch.nn.functional, "normalize", lambda x, *a, **kw: normalize(x.float(), *a, **kw))
+    model = tiny_model("semanir_s_sr_x2", attn_impl="gather").eval()
+    x = torch.rand(1, 3, 12, 12, generator=torch.Generator().manual_seed(0))
+    out = restore_tensor(model, x, tile=0, dtype=torch.bfloat16)
+    assert (out - restore_tensor(model, x, tile=0)).abs().max() < 0.05

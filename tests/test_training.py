@@ -5,10 +5,12 @@ import csv
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 import torch
@@ -103,6 +105,107 @@ def test_two_gloo_processes_train_in_sync(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ranks in sync: max parameter difference across 2 ranks = 0" in proc.stdout
     assert (tmp_path / "ddp" / "weights" / "final.safetensors").is_file()
+
+
+def _torchrun(tmp_path, data, out, *overrides, **popen) -> subprocess.Popen:
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "semanir",
+        "train", "tiny_denoise", f"data.train.root={data}", f"output_dir={out}", "train.log_every=1",
+        "train.val_every=100000", "train.checkpoint_every=100000", *overrides, "--no-progress",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(cmd, cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
+
+
+def _children(parent: int) -> dict[int, list[bytes]]:
+    """``parent``'s child processes with their environments (Linux /proc)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if ppid == parent:
+            found[int(entry)] = env
+    return found
+
+
+def _child_with_rank(parent: int, rank: int) -> int | None:
+    return next((pid for pid, env in _children(parent).items() if f"RANK={rank}".encode() in env), None)
+
+
+def _kill_run(proc: subprocess.Popen) -> None:
+    """A run this test failed to stop: torchrun and its workers (each in its own session) go."""
+    if proc.poll() is None:
+        for pid in _children(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finds the rank's process in /proc")
+def test_sigterm_to_one_rank_stops_every_rank_at_the_same_iteration_and_resumes(tmp_path):
+    data = make_images(tmp_path / "images")
+    out = tmp_path / "ddp"
+    proc = _torchrun(tmp_path, data, out, "train.iterations=100000", "train.dist_timeout_minutes=77")
+    try:
+        deadline = time.time() + 120
+        while _logged_iterations(out) < 3 and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        rank1 = _child_with_rank(proc.pid, 1)
+        assert proc.poll() is None and rank1, "the run ended (or rank 1 was not found) before it could be stopped"
+        os.kill(rank1, signal.SIGTERM)  # rank 1 only: rank 0 never sees a signal of its own
+        text, _ = proc.communicate(timeout=120)  # before the fix: rank 0 went on and both hung
+    finally:
+        _kill_run(proc)
+    assert proc.returncode != 0  # torchrun's own status for failed workers (each exits 128 + 15)
+    # The timeout asked for is the one the process group holds (read back from the group).
+    assert "2 ranks, collective timeout 77 min" in text, text
+    stops = {}
+    for cause in (r"signal 15 \(SIGTERM\)", "a signal to another rank"):
+        match = re.search(rf"stopped by {cause} at iteration (\d+); checkpoint saved", text)
+        assert match, text
+        stops[cause] = int(match[1])
+    stopped_at = stops[r"signal 15 \(SIGTERM\)"]
+    assert stops["a signal to another rank"] == stopped_at and stopped_at >= 3, text
+    ckpt = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
+    assert ckpt["iteration"] == stopped_at  # saved at the stop: no checkpoint interval was reached
+    assert _logged_iterations(out) == stopped_at  # rank 0 logged no iteration past it
+
+    resumed = _torchrun(tmp_path, data, out, f"train.iterations={stopped_at + 2}")
+    try:
+        text, _ = resumed.communicate(timeout=120)
+    finally:
+        _kill_run(resumed)
+    assert resumed.returncode == 0, text
+    assert f"at iteration {stopped_at}" in text and "max parameter difference across 2 ranks = 0" in text
+    assert torch.load(out / "checkpoints" / "last.pt", weights_only=True)["iteration"] == stopped_at + 2
+
+
+@pytest.mark.parametrize("device, backend", [("cpu", "gloo"), ("cuda", "nccl")])
+def test_the_process_group_gets_a_timeout_longer_than_nccls_ten_minutes(monkeypatch, device, backend):
+    from semanir.training import distributed
+
+    calls = []
+    monkeypatch.setattr(distributed.dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(distributed.dist, "init_process_group", lambda **kw: calls.append(kw))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda i: None)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.delenv(distributed.TIMEOUT_ENV, raising=False)
+    distributed.init_distributed(device)
+    monkeypatch.setenv(distributed.TIMEOUT_ENV, "90")
+    distributed.init_distributed(device)
+    distributed.init_distributed(device, timeout_minutes=30)  # the config's key wins over the environment
+    assert calls == [{"backend": backend, "timeout": timedelta(minutes=m)} for m in (120, 90, 30)]
+    monkeypatch.setenv(distributed.TIMEOUT_ENV, "soon")
+    with pytest.raises(ValueError, match=distributed.TIMEOUT_ENV):
+        distributed.init_distributed(device)
 
 
 def _tiny_cfg(tmp_path, *overrides):

@@ -86,13 +86,26 @@ def _check_task_scale(model, meta: dict, task: str, scale: int | None = None) ->
         raise UsageError(f"{meta.get('model_name', 'these weights')} upscales x{got}; task {task} needs {need}")
 
 
+def _one_line_for_semanir(format_warning):
+    """semanir's own warnings (an fp16 tile redone in fp32) as one line, like its errors; others
+    (torch's, a test runner's summary) as ``format_warning`` writes them."""
+
+    def fmt(message, category, filename, lineno, line=None):
+        if Path(filename).resolve().is_relative_to(Path(__file__).resolve().parent):
+            return f"semanir: warning: {message}\n"
+        return format_warning(message, category, filename, lineno, line)
+
+    fmt.semanir = True
+    return fmt
+
+
 def _settings(args: argparse.Namespace):
     import warnings
 
     from .inference import pick_device, pick_dtype
 
-    # A run's warnings (an fp16 tile redone in fp32) as one line, like its errors.
-    warnings.formatwarning = lambda message, *_, **__: f"semanir: warning: {message}\n"
+    if not getattr(warnings.formatwarning, "semanir", False):
+        warnings.formatwarning = _one_line_for_semanir(warnings.formatwarning)
     device = pick_device(args.device)
     return device, pick_dtype(device, args.precision)
 

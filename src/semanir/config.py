@@ -66,6 +66,10 @@ DEFAULTS: dict[str, Any] = {
         "log_every": 100,
         "max_bad_steps": 20,  # consecutive non-finite losses before giving up
         "device": "auto",
+        # Collective timeout of a multi-process run, in minutes: the other ranks wait at a barrier
+        # while rank 0 validates, longer than NCCL's default 10 min allows. Default:
+        # $SEMANIR_DIST_TIMEOUT_MINUTES, else 120.
+        "dist_timeout_minutes": None,
     },
 }
 

@@ -111,7 +111,9 @@ class KeySemanticAttention(nn.Module):
         # Under autocast qkv is half while the logit scale is an fp32 parameter: keep q in qkv's dtype,
         # since the fused kernels multiply q and k on tensor cores, which need one dtype.
         q = (F.normalize(qkv[0], dim=-1) * scale).to(qkv.dtype)
-        k = F.normalize(qkv[1], dim=-1)
+        # CUDA's autocast computes the norm inside F.normalize in fp32, so k came out fp32 too (the
+        # CPU's does not): seen on an H200, where every bf16 run then failed the one-dtype check.
+        k = F.normalize(qkv[1], dim=-1).to(qkv.dtype)
         bias = self.position_bias(window, t.device).to(q.dtype)
         v = qkv[2]
         # Inference on big images: bound the N x N logits of the mask path by window chunks.

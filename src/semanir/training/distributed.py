@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -27,8 +28,31 @@ class DistInfo:
         return self.world > 1
 
 
-def init_distributed(device: str = "auto") -> DistInfo:
-    """Join the process group torchrun describes in the environment (or run alone)."""
+DEFAULT_TIMEOUT_MINUTES = 120.0
+TIMEOUT_ENV = "SEMANIR_DIST_TIMEOUT_MINUTES"
+
+
+def collective_timeout(minutes: float | None = None) -> timedelta:
+    """``minutes``, else $SEMANIR_DIST_TIMEOUT_MINUTES, else 120 min.
+
+    NCCL's default (10 min) is shorter than rank 0's validation on a real benchmark, during which
+    the other ranks wait at a barrier: its watchdog would kill the run.
+    """
+    if minutes is None:
+        text = os.environ.get(TIMEOUT_ENV)
+        try:
+            minutes = float(text) if text else DEFAULT_TIMEOUT_MINUTES
+        except ValueError:
+            raise ValueError(f"{TIMEOUT_ENV} must be a number of minutes, got {text!r}") from None
+    if not float(minutes) > 0:
+        raise ValueError(f"the collective timeout must be positive minutes, got {minutes}")
+    return timedelta(minutes=float(minutes))
+
+
+def init_distributed(device: str = "auto", timeout_minutes: float | None = None) -> DistInfo:
+    """Join the process group torchrun describes in the environment (or run alone), with the
+    collective timeout of :func:`collective_timeout`."""
+    timeout = collective_timeout(timeout_minutes)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -41,7 +65,7 @@ def init_distributed(device: str = "auto") -> DistInfo:
     else:
         dev = torch.device("cpu")
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo", timeout=timeout)
     return DistInfo(rank, world, local_rank, dev)
 
 
@@ -50,13 +74,32 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def all_ranks_agree(info: DistInfo, flag: bool) -> bool:
-    """True when ``flag`` holds on every rank (so that every rank takes the same branch)."""
+def _reduce_flag(info: DistInfo, flag: bool, op) -> bool:
     if not info.enabled:
         return flag
     t = torch.tensor([1.0 if flag else 0.0], device=info.device)
-    dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    dist.all_reduce(t, op=op)
     return bool(t.item() > 0)
+
+
+def all_ranks_agree(info: DistInfo, flag: bool) -> bool:
+    """True when ``flag`` holds on every rank (so that every rank takes the same branch)."""
+    return _reduce_flag(info, flag, dist.ReduceOp.MIN)
+
+
+def any_rank(info: DistInfo, flag: bool) -> bool:
+    """True when ``flag`` holds on some rank (a MAX all-reduce of one number)."""
+    return _reduce_flag(info, flag, dist.ReduceOp.MAX)
+
+
+def group_timeout(info: DistInfo) -> timedelta | None:
+    """The timeout the default process group actually holds (None alone, or if torch hides it)."""
+    if not (info.enabled and dist.is_initialized()):
+        return None
+    try:  # private API (torch 2.x): the backend's options of the default group
+        return dist.group.WORLD._get_backend(info.device).options._timeout
+    except (AttributeError, RuntimeError):
+        return None
 
 
 def max_parameter_divergence(info: DistInfo, params) -> float:

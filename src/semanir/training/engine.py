@@ -29,7 +29,9 @@ from ..weights import (
     WeightsError, decoded_metadata, load_state_dict_checked, read_weights, save_weights, total_iterations,
     without_runtime_choices,
 )  # fmt: skip
-from .distributed import all_ranks_agree, barrier, cleanup, init_distributed, max_parameter_divergence
+from .distributed import (
+    all_ranks_agree, any_rank, barrier, cleanup, group_timeout, init_distributed, max_parameter_divergence,
+)  # fmt: skip
 from .losses import build_loss
 
 CHECKPOINT_NAME = "last.pt"
@@ -107,7 +109,7 @@ class Trainer:
         """``resume``: "auto" (the run folder's checkpoint if there is one), a checkpoint path,
         "required" (the run folder's, which must exist) or None (refuse to overwrite a run)."""
         self.cfg = cfg
-        self.dist = init_distributed(cfg["train"]["device"])
+        self.dist = init_distributed(cfg["train"]["device"], cfg["train"]["dist_timeout_minutes"])
         self.out = Path(cfg["output_dir"])
         self.ckpt_path = self.out / "checkpoints" / CHECKPOINT_NAME
         self.show_progress = progress and self.dist.is_main
@@ -322,6 +324,9 @@ class Trainer:
             for folder in (self.out, self.ckpt_path.parent, self.out / "weights"):  # what a kill -9 left
                 remove_stale_temporaries(folder)
             atomic_write(self.out / "config.yaml", lambda f: f.write(dump_config(self.cfg).encode()))
+            timeout = group_timeout(self.dist)
+            if timeout is not None:
+                print(f"{self.dist.world} ranks, collective timeout {timeout.total_seconds() / 60:g} min", flush=True)
         self.model.train()
         bar = _progress(self.iteration, total, self.show_progress)
         loader = iter(self._loader()) if self.iteration < total else None
@@ -349,16 +354,23 @@ class Trainer:
                         logger.val(self.iteration, scores)
                         bar.write(f"iteration {self.iteration}: PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.4f}")
                     barrier(self.dist)
-                if self.iteration % t["checkpoint_every"] == 0 or self.iteration == total:
+                # A signal may reach one rank only (a scheduler, a kill): every rank learns of it at
+                # the same iteration (one MAX all-reduce of one number per iteration, next to the
+                # step's own), so all stop together behind one checkpoint instead of the others
+                # hanging in the next collective.
+                stop = any_rank(self.dist, self._stop_signal is not None)
+                if stop or self.iteration % t["checkpoint_every"] == 0 or self.iteration == total:
                     self.save_checkpoint()
-                    barrier(self.dist)
-                if self._stop_signal is not None:
-                    self.save_checkpoint()
+                    barrier(self.dist)  # no rank leaves before rank 0 has written it
+                if stop:
+                    cleanup(self.dist)
+                    signum = self._stop_signal or signal.SIGTERM
+                    cause = f"signal {signum} ({signal.Signals(signum).name})" if self._stop_signal else "a signal to another rank"
                     # Interrupted, not an error: the CLI exits 128 + the signal, as for any Ctrl-C.
                     raise Interrupted(
-                        f"stopped by signal {self._stop_signal} ({signal.Signals(self._stop_signal).name}) at iteration "
-                        f"{self.iteration}; checkpoint saved, run the same command again to resume",
-                        self._stop_signal,
+                        f"stopped by {cause} at iteration {self.iteration}; checkpoint saved, "
+                        f"run the same command again to resume",
+                        signum,
                     )
         finally:
             bar.close()

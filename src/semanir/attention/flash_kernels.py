@@ -260,7 +260,8 @@ def forward(q, k, v, index, bias_table, window) -> tuple[torch.Tensor, torch.Ten
 
 def backward(grad_out, q, k, v, index, bias_table, out, lse, window):
     """Returns (dq, dk, dv, dbias) in the dtypes of (q, k, v, bias_table)."""
-    q, k, v, grad_out = (_rows_contiguous(t) for t in (q, k, v, grad_out))
+    # tl.dot takes one dtype: dO in q's, whatever precision the caller's loss ran in.
+    q, k, v, grad_out = (_rows_contiguous(t) for t in (q, k, v, grad_out.to(q.dtype)))
     b, h, n, d = q.shape
     mask = dictionary_mask(index, n)
     bias = _dense_bias(bias_table, window, q.dtype)

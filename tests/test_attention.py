@@ -149,3 +149,24 @@ def test_bad_shapes_are_reported():
         key_semantic_attention(q, k, v, index[:1], bias, (3, 3))
     with pytest.raises(ValueError, match="bias_table must be"):
         key_semantic_attention(q, k, v, index, bias[:, :20], (3, 3))
+
+
+@pytest.mark.parametrize("window", [(1, 1), (3, 5), (6, 4), (8, 8)])
+def test_dense_bias_is_the_table_at_every_pairs_offset(window):
+    from semanir.attention.position import dense_bias, dense_offsets
+
+    table = torch.randn(3, table_size(window))
+    assert torch.equal(dense_bias(table, window), table[:, dense_offsets(window)])
+    # A table that is a column slice of a wider one (a non-zero storage offset) too.
+    wide = torch.randn(3, table_size(window) + 2)
+    assert torch.equal(dense_bias(wide[:, 2:], window), wide[:, 2:][:, dense_offsets(window)])
+
+
+def test_cached_geometry_made_under_inference_mode_still_trains():
+    from semanir.attention.position import relative_coords_table
+
+    with torch.inference_mode():
+        relative_coords_table((7, 3), 8)
+    mlp = torch.nn.Linear(2, 1)
+    mlp(relative_coords_table((7, 3), 8)).sum().backward()
+    assert mlp.weight.grad is not None

@@ -30,7 +30,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .position import dense_offsets
+from .position import dense_bias
 
 _INTERPRETING = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
@@ -242,7 +242,7 @@ def _strides(*tensors):
 
 def _dense_bias(bias_table, window, dtype):
     """(H, T) table -> (H, N, N) bias of every pair, in the dtype the kernel adds it in."""
-    return bias_table[:, dense_offsets(window, bias_table.device)].to(dtype).contiguous()
+    return dense_bias(bias_table.contiguous().to(dtype), window)
 
 
 def forward(q, k, v, index, bias_table, window) -> tuple[torch.Tensor, torch.Tensor]:

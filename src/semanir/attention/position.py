@@ -20,9 +20,18 @@ def _coords_table_cpu(wh: int, ww: int, nominal: int) -> torch.Tensor:
     return torch.sign(table) * torch.log2(table.abs() + 1.0) / math.log2(8.0)
 
 
+@lru_cache(maxsize=64)
+def _coords_table_on(wh: int, ww: int, nominal: int, device: torch.device) -> torch.Tensor:
+    with torch.inference_mode(False):  # a cached inference tensor could not be saved for backward later
+        return _coords_table_cpu(wh, ww, nominal).to(device)
+
+
 def relative_coords_table(window: tuple[int, int], nominal: int, device=None) -> torch.Tensor:
-    """(T, 2) log-spaced offsets, T = (2*wh-1)*(2*ww-1), row-major in (dy, dx)."""
-    return _coords_table_cpu(int(window[0]), int(window[1]), int(nominal)).to(device)
+    """(T, 2) log-spaced offsets, T = (2*wh-1)*(2*ww-1), row-major in (dy, dx).
+
+    Kept on each device once: every layer asks for it on every call, and a host-to-device copy
+    per call is a synchronising transfer on a GPU."""
+    return _coords_table_on(int(window[0]), int(window[1]), int(nominal), torch.device(device or "cpu"))
 
 
 def table_size(window: tuple[int, int]) -> int:
@@ -46,6 +55,26 @@ def _dense_offsets_cpu(wh: int, ww: int) -> torch.Tensor:
     return pair_offsets(tok[:, None], tok[None, :], (wh, ww))
 
 
+@lru_cache(maxsize=8)
+def _dense_offsets_on(wh: int, ww: int, device: torch.device) -> torch.Tensor:
+    with torch.inference_mode(False):  # a cached inference tensor could not be saved for backward later
+        return _dense_offsets_cpu(wh, ww).to(device)
+
+
 def dense_offsets(window: tuple[int, int], device=None) -> torch.Tensor:
-    """(N, N) offsets for every pair of a window."""
-    return _dense_offsets_cpu(int(window[0]), int(window[1])).to(device)
+    """(N, N) offsets for every pair of a window, kept on each device once (8 MiB at N=1024: copied
+    from the host on every call it cost ~0.8 ms, more than the attention it served on an H200)."""
+    return _dense_offsets_on(int(window[0]), int(window[1]), torch.device(device or "cpu"))
+
+
+def dense_bias(bias_table: torch.Tensor, window: tuple[int, int]) -> torch.Tensor:
+    """(H, T) table -> (H, N, N) bias of every pair, with no index tensor: one strided copy.
+
+    With the key's row and column counted from the far end (yj' = wh-1-yj), a pair's offset is
+    (yi + yj', xi + xj') in the (2wh-1, 2ww-1) table, so the table read with strides
+    (row, col, row, col) is the bias with the key axes mirrored."""
+    wh, ww = window
+    h = bias_table.shape[0]
+    row, col = 2 * ww - 1, 1
+    view = bias_table.as_strided((h, wh, ww, wh, ww), (bias_table.stride(0), row, col, row, col), bias_table.storage_offset())
+    return view.flip(3, 4).reshape(h, wh * ww, wh * ww)

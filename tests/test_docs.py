@@ -1,0 +1,49 @@
+"""The documentation's pages: a short README, and relative links that lead to files that exist."""
+
+import re
+from urllib.parse import unquote
+
+from tests.data_support import REPO
+
+# [text](target) and [text](target "title"), not images' or code's brackets; the target up to a
+# space, a closing parenthesis or a #fragment.
+LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\(\s*<?([^)\s#>]*)")
+FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+
+
+def _pages():
+    return [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+
+
+def _relative_links(page):
+    text = FENCE.sub("", page.read_text())
+    text = re.sub(r"`[^`\n]*`", "", text)  # inline code
+    for target in LINK.findall(text):
+        if target and not re.match(r"[a-z][a-z0-9+.-]*:", target, re.I):  # http:, mailto:, ...
+            yield target
+
+
+def test_the_readme_is_a_landing_page():
+    assert (REPO / "README.md").stat().st_size < 12_000
+
+
+def test_there_are_docs_pages_and_a_model_card_per_shipped_preset():
+    for preset in ("denoise", "jpeg", "sr", "demosaic"):
+        assert (REPO / "docs" / "models" / f"{preset}.md").is_file()
+    assert len(_pages()) > 5
+
+
+def test_every_relative_link_points_at_an_existing_file():
+    broken = []
+    for page in _pages():
+        for target in _relative_links(page):
+            path = (REPO / target.lstrip("/")) if target.startswith("/") else page.parent / unquote(target)
+            if not path.exists():
+                broken.append(f"{page.relative_to(REPO)}: {target}")
+    assert not broken, broken
+
+
+def test_the_link_finder_finds_links():
+    # Guards the test above against a pattern that silently matches nothing.
+    links = list(_relative_links(REPO / "README.md"))
+    assert "docs/cli.md" in links and "benchmarks/RESULTS.md" in links

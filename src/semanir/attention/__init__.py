@@ -53,8 +53,10 @@ def check_implementation(name: str) -> str:
 
 # `auto` on CUDA: the gather kernel does K/N of the work on CUDA cores, `flash` all of it on tensor
 # cores; gather wins where K/N is small, and in fp32 without TF32, where flash has no tensor cores.
-# Crossover measured on an H200 (benchmarks/RESULTS.md, "flash vs gather"): flash from
-# K >= N / FLASH_MIN_RATIO.
+# flash from K >= N / FLASH_MIN_RATIO. 16 is an estimate from issue 29's H200 figures (gather ~1 ms
+# for any N*K = 2**19 in bf16, a tensor-core dense pass ~0.04-0.08 ms at N=1024): the crossover of
+# today's flash is still to be measured (the `crossover` section of benchmarks/gpu_check.py;
+# benchmarks/attention_gpu.md).
 FLASH_MIN_RATIO = 16
 
 

@@ -166,7 +166,7 @@ def test_auto_resolves_per_device(monkeypatch):
     expected_cpu = "cpu" if importlib.util.find_spec("numba") else "mask"
     assert resolve_implementation("auto", "cpu") == expected_cpu
     assert resolve_implementation("auto", "meta") == "mask"
-    monkeypatch.setattr(attention, "backend_error", lambda backend: f"{backend} is missing")
+    monkeypatch.setattr(attention.Backend, "missing", lambda self: f"{self.name} is missing" if self.kernels else None)
     attention._kernel_works.cache_clear()
     assert resolve_implementation("auto", "cpu") == "mask"
     assert resolve_implementation("auto", "cuda") == "mask"
@@ -182,14 +182,13 @@ def test_auto_is_the_model_default_and_reports_what_ran():
 
 
 def test_explicit_implementations_never_fall_back(monkeypatch):
-    with pytest.raises(ImplementationUnavailable, match="runs on CPU tensors"):
+    with pytest.raises(ImplementationUnavailable, match="attn_impl='cpu' runs on CPU tensors, got cuda"):
         resolve_implementation("cpu", "cuda")
     monkeypatch.setenv("TRITON_INTERPRET", "0")
-    with pytest.raises(ImplementationUnavailable, match="runs on CUDA tensors"):
-        resolve_implementation("triton", "cpu")
-    with pytest.raises(ImplementationUnavailable, match="runs on CUDA tensors"):
-        resolve_implementation("flash", "cpu")
-    monkeypatch.setattr(attention, "backend_error", lambda backend: "its kernels need the 'numba' package")
+    for name in ("triton", "flash"):
+        with pytest.raises(ImplementationUnavailable, match=rf"attn_impl='{name}' runs on CUDA tensors \(or on CPU under"):
+            resolve_implementation(name, "cpu")
+    monkeypatch.setattr(attention.Backend, "missing", lambda self: "its kernels need the 'numba' package")
     with pytest.raises(ImplementationUnavailable, match="attn_impl='cpu' is not available: .*numba"):
         tiny_model("semanir_s_sr_x2", attn_impl="cpu")
     with pytest.raises(ValueError, match="unknown attn_impl"):
@@ -236,3 +235,13 @@ def test_mixed_dtypes_are_refused():
     q, k, v, index, bias = _case(*SHAPES[0])
     with pytest.raises(ValueError, match="q, k, v must share a dtype"):
         key_semantic_attention(q, k.bfloat16(), v, index, bias, SHAPES[0][2], "gather")
+
+
+def test_every_registered_backend_is_a_valid_name_with_a_memory_estimate():
+    from semanir.benchmarking.attention import IMPLS, Shape, estimate_bytes
+
+    for name, backend in attention.BACKENDS.items():
+        assert attention.check_implementation(name) == name or backend.missing()
+        assert name in IMPLS and estimate_bytes(name, Shape(), 1024, 512, True) > 0
+    with pytest.raises(ValueError, match="registered twice"):
+        attention.backends.register(attention.BACKENDS["mask"])

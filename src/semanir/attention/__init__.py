@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache, partial
-from typing import Callable
+from functools import lru_cache
 
 import torch
 
 from ..errors import UsageError
 
+from .backends import BACKENDS, Backend, triton_interpreting
 from .dictionary import build_key_semantic_dictionary, clip_topk
-from .fused import BACKENDS, backend_error, fused_attention, triton_interpreting
 from .position import relative_coords_table, table_size
 from .reference import dense_attention, gather_attention, mask_attention
 
-AttentionFn = Callable[..., torch.Tensor]
-
-_IMPLEMENTATIONS: dict[str, AttentionFn] = {
-    "mask": mask_attention,
-    "gather": gather_attention,
-    "triton": partial(fused_attention, "triton"),
-    "flash": partial(fused_attention, "flash"),
-    "cpu": partial(fused_attention, "cpu"),
-}
 AUTO = "auto"
 
 _last_implementation: str | None = None
@@ -35,19 +25,22 @@ class ImplementationUnavailable(UsageError, RuntimeError):
 
 def available_implementations() -> list[str]:
     """Every valid ``attn_impl`` name (whether it can run here is ``resolve_implementation``'s call)."""
-    return sorted([*_IMPLEMENTATIONS, AUTO])
+    return sorted([*BACKENDS, AUTO])
 
 
 def check_implementation(name: str) -> str:
     """Validate an implementation name early (at model construction).
 
-    Unknown names raise ValueError; ``triton``/``cpu`` without their package raise
+    Unknown names raise UsageError; a fused backend without its package raises
     ImplementationUnavailable, never a silent fallback that would misreport what ran.
     """
-    if name not in _IMPLEMENTATIONS and name != AUTO:
+    if name == AUTO:
+        return name
+    if name not in BACKENDS:
         raise UsageError(f"unknown attn_impl {name!r}; choose from {available_implementations()}")
-    if name in BACKENDS and backend_error(name):
-        raise ImplementationUnavailable(f"attn_impl={name!r} is not available: {backend_error(name)}")
+    missing = BACKENDS[name].missing()
+    if missing:
+        raise ImplementationUnavailable(f"attn_impl={name!r} is not available: {missing}")
     return name
 
 
@@ -63,14 +56,14 @@ FLASH_MIN_RATIO = 16
 @lru_cache(maxsize=None)
 def _kernel_works(backend: str, device: torch.device) -> bool:
     """One tiny forward against ``gather`` on ``device``: importable is not the same as working."""
-    if backend_error(backend):
+    if BACKENDS[backend].missing():
         return False
     g = torch.Generator(device="cpu").manual_seed(0)
     q, k, v = (torch.randn(1, 2, 16, 8, generator=g).to(device) for _ in range(3))
     bias = torch.randn(2, table_size((4, 4)), generator=g).to(device)
     index = build_key_semantic_dictionary(torch.randn(1, 16, 4, generator=g).to(device), 5)
     try:
-        out = fused_attention(backend, q, k, v, index, bias, (4, 4))
+        out = BACKENDS[backend].run(q, k, v, index, bias, (4, 4))
         ok = bool((out - gather_attention(q, k, v, index, bias, (4, 4))).abs().max() < 1e-3)
     except Exception as err:  # a broken driver/compiler must not take the model down
         warnings.warn(f"attn_impl='auto': the {backend!r} kernel failed on {device} ({err}); not using it")
@@ -108,15 +101,12 @@ def resolve_implementation(
     if impl == AUTO:
         if device.type == "cuda":
             return _auto_cuda(device, n, k, dtype)
-        if device.type == "cpu" and not backend_error("cpu"):
+        if device.type == "cpu" and not BACKENDS["cpu"].missing():
             return "cpu"
         return "mask"
-    if impl in ("triton", "flash") and device.type != "cuda" and not triton_interpreting():
-        raise ImplementationUnavailable(
-            f"attn_impl={impl!r} runs on CUDA tensors (or on CPU under TRITON_INTERPRET=1), got {device.type}"
-        )
-    if impl == "cpu" and device.type != "cpu":
-        raise ImplementationUnavailable(f"attn_impl='cpu' runs on CPU tensors, got {device.type}")
+    wrong_device = BACKENDS[impl].device_error(device)
+    if wrong_device:
+        raise ImplementationUnavailable(wrong_device)
     return impl
 
 
@@ -141,10 +131,13 @@ def key_semantic_attention(q, k, v, index, bias_table, window, impl: str = "gath
         raise ValueError(f"bias_table must be (H={h}, T={table_size(window)}), got {tuple(bias_table.shape)}")
     name = resolve_implementation(impl, q.device, n, index.shape[-1], q.dtype)
     _last_implementation = name
-    return _IMPLEMENTATIONS[name](q, k, v, index, bias_table, window)
+    return BACKENDS[name].run(q, k, v, index, bias_table, window)
 
 
 __all__ = [
+    "AUTO",
+    "BACKENDS",
+    "Backend",
     "ImplementationUnavailable",
     "available_implementations",
     "build_key_semantic_dictionary",
@@ -158,4 +151,5 @@ __all__ = [
     "relative_coords_table",
     "resolve_implementation",
     "table_size",
+    "triton_interpreting",
 ]

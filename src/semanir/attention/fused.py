@@ -2,48 +2,27 @@
 tracing/compiling, and FLOP formulas so that ``torch.utils.flop_counter.FlopCounterMode`` counts
 them.
 
-Ops (one pair per backend, same schema):
-    semanir::ksa_triton(q, k, v, index, bias_table, wh, ww) -> (out, lse)
-    semanir::ksa_triton_backward(grad_out, q, k, v, index, bias_table, out, lse, wh, ww) -> (dq, dk, dv, dbias)
-    semanir::ksa_cpu / semanir::ksa_cpu_backward   (numba kernels, CPU tensors)
+Ops (one pair per fused backend registered in ``backends``, same schema):
+    semanir::ksa_<name>(q, k, v, index, bias_table, wh, ww) -> (out, lse)
+    semanir::ksa_<name>_backward(grad_out, q, k, v, index, bias_table, out, lse, wh, ww) -> (dq, dk, dv, dbias)
 
-The backends' modules are imported on first use: importing semanir never needs triton or numba.
+The backends' kernel modules are imported on first use: importing semanir never needs triton or numba.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
-from functools import lru_cache
 
 import torch
 from torch import Tensor
 from torch.utils.flop_counter import register_flop_formula
 
-BACKENDS = {
-    "triton": "semanir.attention.triton_kernels",
-    "flash": "semanir.attention.flash_kernels",
-    "cpu": "semanir.attention.cpu_kernels",
-}
-_REQUIREMENT = {"triton": "triton", "flash": "triton", "cpu": "numba"}
-
-
-@lru_cache(maxsize=None)
-def backend_error(backend: str) -> str | None:
-    """Why a backend's kernels cannot be imported here (None when they can)."""
-    try:
-        importlib.import_module(BACKENDS[backend])
-    except ImportError as err:
-        return f"its kernels need the {_REQUIREMENT[backend]!r} package ({err})"
-    return None
-
-
-def triton_interpreting() -> bool:
-    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+_OPS: dict = {}
+_MODULES: dict[str, str] = {}
 
 
 def _kernels(backend: str):
-    return importlib.import_module(BACKENDS[backend])
+    return importlib.import_module(_MODULES[backend])
 
 
 def _flops_forward(q_shape, index_shape) -> int:
@@ -58,7 +37,9 @@ def _flops_backward(q_shape, index_shape) -> int:
     return 5 * (2 * b * h * n * index_shape[-1] * d)
 
 
-def _define(backend: str):
+def define_fused_op(backend: str, module: str):
+    """The custom ops ``semanir::ksa_<backend>`` (+ ``_backward``) over ``module``'s ``forward``/``backward``."""
+    _MODULES[backend] = module
     name = f"semanir::ksa_{backend}"
 
     @torch.library.custom_op(name, mutates_args=())
@@ -101,10 +82,8 @@ def _define(backend: str):
     def _(grad_out_shape, q_shape, k_shape, v_shape, index_shape, *args, **kwargs) -> int:
         return _flops_backward(q_shape, index_shape)
 
+    _OPS[backend] = fwd
     return fwd
-
-
-_OPS = {backend: _define(backend) for backend in BACKENDS}
 
 
 def fused_attention(backend: str, q, k, v, index, bias_table, window) -> Tensor:

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from ..attention import (
+    AUTO,
+    BACKENDS,
     ImplementationUnavailable,
     build_key_semantic_dictionary,
     clip_topk,
@@ -29,8 +31,10 @@ from .measure import available_bytes, median_seconds, peak_memory_bytes
 
 PAPER_N = (512, 1024, 2048, 4096, 8192)
 PAPER_K = (32, 64, 128, 256, 512)
-IMPLS = ("dense", "mask", "gather", "triton", "flash", "cpu", "auto", "dictionary")
-DEFAULT_IMPLS = ("dictionary", "dense", "mask", "gather", "triton", "flash", "cpu")
+# Rows: the registered implementations, `auto`, the dense attention SemanIR prunes, and the
+# dictionary's own construction.
+IMPLS = ("dense", *BACKENDS, AUTO, "dictionary")
+DEFAULT_IMPLS = ("dictionary", "dense", *BACKENDS)
 
 
 @dataclass
@@ -70,14 +74,11 @@ def estimate_bytes(impl: str, shape: Shape, n: int, k: int, backward: bool) -> i
     """Rough upper estimate of the extra memory one call needs, to skip hopeless runs before they OOM."""
     b, h, d = shape.windows, shape.heads, shape.head_dim
     s = torch.finfo(getattr(torch, shape.dtype)).bits // 8
-    dense_nn = b * h * n * n * 4
-    est = {
-        "dense": 2 * h * n * n * s + (2 * dense_nn if backward else 0),
-        "mask": 3 * dense_nn + h * n * n * s + b * n * n,
-        "gather": 4 * b * n * k * h * d * s + 3 * b * h * n * k * 4,
-        "dictionary": b * n * n * 4 + b * n * k * 16,
-    }.get(impl, 6 * b * h * n * d * 4)
-    return est * (2 if backward and impl != "dense" else 1)
+    if impl == "dense":
+        return 2 * h * n * n * s + (2 * b * h * n * n * 4 if backward else 0)
+    if impl == "dictionary":
+        return b * n * n * 4 + b * n * k * 16
+    return BACKENDS[impl].extra_bytes(b, h, n, k, d, s, backward) * (2 if backward else 1)
 
 
 def _inputs(shape: Shape, n: int, k: int, device: torch.device, seed: int = 0):

@@ -15,7 +15,9 @@ def test_the_cpu_line_takes_the_cpu_build_from_pytorchs_index():
     cpu, gpu, tests = _setup_block()
     assert cpu.startswith("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu && ")
     assert cpu.endswith("# CPU only") and "semanir restore examples/astronaut_noisy.png" in cpu
-    assert gpu.startswith("pip install torch && ") and gpu.endswith("# GPU (CUDA build)")
+    assert gpu.startswith('pip install "torch>=2.3,<2.14" && ') and gpu.endswith("# GPU (CUDA build)")
+    # The GPU line's range is the package's own: pip must not swap the torch it just installed.
+    assert '"torch>=2.3,<2.14"' in (REPO / "pyproject.toml").read_text()
     assert tests == "python -m pytest -n 2"
     # CI's machine installs the local CPU wheel and cannot reach PyTorch's index: .ci/run stays as is.
     assert "pip install --quiet torch==2.13.0\n" in (REPO / ".ci" / "run").read_text()

@@ -133,3 +133,16 @@ def test_train_throughput_runs_an_sr_config(capsys):
     assert script.main(args) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| mask |")]
     assert len(rows) == 1 and "failed" not in rows[0], rows
+
+
+def test_tile_occupancy_counts_empty_tiles_in_any_token_order():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "tile_occupancy.py"
+    spec = importlib.util.spec_from_file_location("tile_occupancy", path)
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    # 8 tokens; each selects the other 3 of its own half: two of the four 4x4 tiles are empty.
+    halves = torch.tensor([[j for j in range(4 * (i // 4), 4 * (i // 4) + 4) if j != i] for i in range(8)])[None]
+    raster = torch.arange(8)[None]
+    assert probe.empty_tile_share(halves, raster, 4, 4) == 0.5
+    # Interleaving the halves (0, 4, 1, 5, ...) puts keys of both halves in every tile.
+    assert probe.empty_tile_share(halves, torch.tensor([[0, 4, 1, 5, 2, 6, 3, 7]]), 4, 4) == 0.0

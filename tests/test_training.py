@@ -385,6 +385,33 @@ def test_random_k_is_a_function_of_seed_and_iteration():
     assert topk_for_iteration(None, 0, 5) is None
 
 
+def test_the_trainer_alone_draws_k_and_records_its_choices_under_training(tmp_path):
+    trainer = Trainer(_tiny_cfg(tmp_path, "train.iterations=6", "train.checkpoint_every=6", "train.seed=3"), progress=False)
+    passed = []
+    forward = trainer.model.forward
+    trainer.model.forward = lambda x, topk=None: passed.append(topk) or forward(x, topk)
+    trainer.fit()
+    assert passed == [topk_for_iteration([8, 16, 32], 3, t) for t in range(6)]
+    meta = read_weights(tmp_path / "run" / "weights" / "final.safetensors")[1]
+    assert "topk_choices" not in json.loads(meta["model_config"])  # the model has no say in it
+    assert json.loads(meta["training"])["topk_choices"] == [8, 16, 32]
+    # null: the paper's fixed-k baseline, every iteration at the model's own topk.
+    fixed = Trainer(_tiny_cfg(tmp_path, f"output_dir={tmp_path / 'fixed'}", "train.topk_choices=null"), progress=False)
+    assert [topk_for_iteration(fixed.topk_choices, 0, t) for t in range(3)] == [None] * 3
+
+
+@pytest.mark.parametrize("choices", ["[]", "[0, 8]", "[8, -1]"])
+def test_bad_topk_choices_are_refused_in_one_line(tmp_path, capsys, choices):
+    from semanir.cli import main
+
+    data = make_images(tmp_path / "images", count=3)
+    args = ["train", "tiny_denoise", f"data.train.root={data}", f"output_dir={tmp_path / 'run'}", "--no-progress"]
+    assert main([*args, f"train.topk_choices={choices}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("semanir: error: train.topk_choices must be null (the model's fixed topk) or positive integers")
+    assert "\n" not in err and not (tmp_path / "run").exists()
+
+
 def test_learning_rate_halves_at_the_milestones():
     cfg = load_config("denoise_color_s25")["train"]
     assert learning_rate(cfg, 0) == 2e-4

@@ -25,6 +25,9 @@ _Loader.add_implicit_resolver(
     list("-+0123456789"),
 )
 
+# The paper's random top-k set for windows of N = 1024 (Sec. 3.3): the trainer draws one per iteration.
+PAPER_TOPK_CHOICES = (64, 128, 192, 256, 384, 512)
+
 # Every key a training config may set, with its default (App. A.4 where the paper says).
 DEFAULTS: dict[str, Any] = {
     "name": None,
@@ -58,7 +61,7 @@ DEFAULTS: dict[str, Any] = {
         "warmup_iterations": 0,
         "grad_clip": 0.0,  # max gradient norm; 0 disables
         "ema_decay": 0.0,  # 0 disables the EMA copy
-        "topk_choices": [64, 128, 192, 256, 384, 512],  # null: fixed k = model topk
+        "topk_choices": list(PAPER_TOPK_CHOICES),  # k of each iteration, drawn by the trainer; null: the model's topk
         "seed": 0,
         "amp": "auto",  # auto | bf16 | fp16 | off (GPU only; the CPU trains in fp32)
         "checkpoint_every": 5000,

@@ -1,7 +1,7 @@
 """The registered SemanIR models (paper parameter counts from Tables 10 and 7)."""
 
 from ..registry import register_model
-from .base import PAPER_TOPK_CHOICES, SemanIRBase
+from .base import SemanIRBase
 from .columnar import SemanIRColumnar
 from .unet import SemanIRUNet
 
@@ -35,4 +35,4 @@ register_model(
     in_chans=1,
 )
 
-__all__ = ["PAPER_TOPK_CHOICES", "SemanIRBase", "SemanIRColumnar", "SemanIRUNet"]
+__all__ = ["SemanIRBase", "SemanIRColumnar", "SemanIRUNet"]

@@ -16,7 +16,7 @@ def count(model):
     return sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize("name", semanir.list_models("semanir_*_sr_x*"))
+@pytest.mark.parametrize("name", [n for n in semanir.list_models("semanir_*_sr_x*") if semanir.model_entry(n).paper_params_m])
 def test_columnar_parameter_counts_match_the_paper(name):
     paper = semanir.model_entry(name).paper_params_m * 1e6
     assert abs(count(semanir.create_model(name)) - paper) / paper < 0.005
@@ -223,6 +223,22 @@ def test_wrong_channel_count_is_reported():
 
 def test_registered_names():
     assert semanir.list_models() == [
-        "semanir_b_sr_x2", "semanir_b_sr_x3", "semanir_b_sr_x4", "semanir_s_sr_x2", "semanir_s_sr_x3",
-        "semanir_s_sr_x4", "semanir_unet_color", "semanir_unet_gray",
+        "semanir_b_sr_x2", "semanir_b_sr_x3", "semanir_b_sr_x4", "semanir_light_sr_x4", "semanir_s_sr_x2",
+        "semanir_s_sr_x3", "semanir_s_sr_x4", "semanir_unet_color", "semanir_unet_color_light", "semanir_unet_gray",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name,presets,params",
+    [("semanir_unet_color_light", ("denoise", "jpeg", "demosaic"), 6_934_673), ("semanir_light_sr_x4", ("sr",), 646_371)],
+)
+def test_the_shipped_presets_architectures_are_registered_models(name, presets, params):
+    from semanir.pretrained import preset_path
+    from semanir.weights import load_state_dict_checked, model_from_weights, read_weights, without_runtime_choices
+
+    model = semanir.create_model(name)
+    assert count(model) == params
+    for preset in presets:
+        shipped, _ = model_from_weights(preset_path(preset))
+        assert without_runtime_choices(model.config) == without_runtime_choices(shipped.config)
+        load_state_dict_checked(model, read_weights(preset_path(preset))[0], preset)  # strict: every key and shape

@@ -451,6 +451,15 @@ def test_every_shipped_config_loads():
         assert cfg["model"]["name"] and cfg["task"]
 
 
+def test_a_base_beside_the_config_comes_before_a_shipped_one(tmp_path):
+    (tmp_path / "tiny_denoise.yaml").write_text("base: tiny_sr\nname: local\n")
+    (tmp_path / "mine.yaml").write_text("base: tiny_denoise\n")
+    assert load_config(tmp_path / "mine.yaml")["task"] == "sr"  # the local tiny_denoise, built on the package's tiny_sr
+    (tmp_path / "loop.yaml").write_text("base: loop\n")
+    with pytest.raises(ConfigError, match="inherits from itself"):
+        load_config(tmp_path / "loop.yaml")
+
+
 def test_validation_and_logs(tmp_path):
     cfg = _tiny_cfg(tmp_path, "train.iterations=4", "train.val_every=2", "train.log_every=2")
     cfg["data"]["val"].update(root=cfg["data"]["train"]["root"], limit=2)

@@ -257,6 +257,9 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
     Trainer(_tiny_cfg(tmp_path, "train.iterations=2", "train.checkpoint_every=2"), progress=False).fit()
     with pytest.raises(TrainingError, match="was trained with model"):
         Trainer(_tiny_cfg(tmp_path, "train.iterations=4", "model.window_size=4"), progress=False)
+    # The same architecture in other words (a default spelled out, a size later registered by
+    # name) resumes.
+    assert Trainer(_tiny_cfg(tmp_path, "train.iterations=4", "model.ffn=mlp"), progress=False).iteration == 2
     with pytest.raises(TrainingError, match="already holds a run"):
         Trainer(_tiny_cfg(tmp_path, "train.iterations=4"), resume=None, progress=False)
 

@@ -93,6 +93,16 @@ class EMA:
             e.lerp_(p.detach(), 1.0 - self.decay)
 
 
+def _builds_the_same_model(section: dict, model: torch.nn.Module) -> bool:
+    """Whether a config's model section builds ``model``'s architecture in other words: the
+    shipped sizes were options of semanir_unet_color before they were registered by name."""
+    try:
+        built = create_model(section.get("name"), **{k: v for k, v in section.items() if k != "name"})
+    except (UsageError, TypeError):
+        return False
+    return without_runtime_choices(built.config) == without_runtime_choices(model.config)
+
+
 def _model_kwargs(config: dict) -> dict:
     return {k: v for k, v in config.items() if k != "arch"}
 
@@ -173,7 +183,7 @@ class Trainer:
             raise TrainingError(f"cannot read checkpoint {path}: {str(err).splitlines()[0]}") from None
         # The attention implementation may change between runs: every one computes the same function.
         saved, wanted = (without_runtime_choices(c) for c in (state.get("config", {}).get("model", {}), self.cfg["model"]))
-        if saved != wanted:
+        if saved != wanted and not _builds_the_same_model(saved, self.model):
             raise TrainingError(f"{path} was trained with model {saved}, not {wanted}")
         try:
             load_state_dict_checked(self.model, state["model"], str(path))

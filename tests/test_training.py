@@ -19,9 +19,11 @@ from safetensors.torch import load_file
 from semanir.config import ConfigError, load_config
 from semanir.training.engine import Trainer, TrainingError, learning_rate, topk_for_iteration
 from semanir.weights import read_weights, total_iterations
+from tests.data_support import REPO
 from tests.helpers import make_images, run_cli, stale_temporary
 
 ITERATIONS = 60
+TRAINING_RECORDS = REPO / "docs" / "training-records"
 
 
 def _train_args(data, out, *extra):
@@ -449,9 +451,39 @@ def test_every_shipped_config_loads():
 
     names = shipped_configs()
     assert {"denoise_color_blind", "jpeg_gray_q10", "sr_b_x3", "demosaic", "deblur_gopro", "weather_allweather"} <= set(names)
+    assert not [n for n in names if n.startswith("shipped_")]  # run records live in docs/training-records/
     for name in names:
         cfg = load_config(name)
         assert cfg["model"]["name"] and cfg["task"]
+
+
+def test_every_training_record_of_the_shipped_weights_loads_with_its_registered_model():
+    from semanir import model_entry
+
+    records = sorted(TRAINING_RECORDS.glob("*.yaml"))
+    assert len(records) == 12
+    for path in records:
+        cfg = load_config(path)
+        # The records name the shipped sizes by their registered names, not by repeating them.
+        assert set(cfg["model"]) == {"name"}, path
+        model_entry(cfg["model"]["name"])  # registered
+        assert cfg["task"] and cfg["train"]["topk_choices"] == [16, 32, 48, 64, 96, 128]
+    # A record's base is the record of that name beside it, as when they were package configs.
+    assert load_config(TRAINING_RECORDS / "shipped_denoise_color_slice4.yaml")["data"]["train"]["patch_size"] == 96
+    assert load_config(TRAINING_RECORDS / "shipped_jpeg_color.yaml")["train"]["grad_clip"] == 0.5
+
+
+def test_a_training_record_runs_again_by_its_path(tmp_path, capsys):
+    from semanir.cli import main
+
+    data = make_images(tmp_path / "images", count=2)
+    record = TRAINING_RECORDS / "shipped_jpeg_color.yaml"  # builds on shipped_denoise_color, starts from "denoise"
+    args = ["train", str(record), f"data.train.root={data}", "data.val.root=null", f"output_dir={tmp_path / 'run'}",
+            "train.iterations=1", "data.train.patch_size=32", "data.train.batch_size=1", "data.train.workers=0"]  # fmt: skip
+    assert main([*args, "--no-progress"]) == 0
+    assert "starting from" in capsys.readouterr().out
+    meta = read_weights(tmp_path / "run" / "weights" / "final.safetensors")[1]
+    assert meta["model_name"] == "semanir_unet_color_light" and json.loads(meta["training"])["config"] == "shipped_jpeg_color"
 
 
 def test_a_base_beside_the_config_comes_before_a_shipped_one(tmp_path):

@@ -1,6 +1,6 @@
 """Training throughput of one config's model with each attention implementation.
 
-    python benchmarks/train_throughput.py shipped_denoise_color_gpu --device cuda --batches 16 32
+    python benchmarks/train_throughput.py docs/training-records/shipped_denoise_color_gpu.yaml --device cuda --batches 16 32
 
 For each implementation: the forward agreement with ``mask`` (same weights, fp32, no autocast),
 then timed AdamW steps on random patches (L1 loss, the config's random top-k cycled, bf16 autocast

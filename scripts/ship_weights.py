@@ -5,7 +5,9 @@
 Reads ``<run>/weights/final.safetensors`` (written by ``semanir train``), keeps its metadata
 (model, config, task, training summary), adds where and how long it trained (from the run's
 ``train_log.csv``), and writes ``src/semanir/pretrained/<preset>.safetensors`` atomically.
-fp16 halves the file; the model is rebuilt in fp32 when loaded.
+fp16 halves the file; the model is rebuilt in fp32 when loaded. The run's config must be on
+record first as ``docs/training-records/<config name>.yaml``: the weights name it
+(``training.config``) and the tests load it from there.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 
 from semanir.weights import model_from_weights, save_weights, total_iterations
 
-PRETRAINED = Path(__file__).resolve().parents[1] / "src" / "semanir" / "pretrained"
+REPO = Path(__file__).resolve().parents[1]
+PRETRAINED = REPO / "src" / "semanir" / "pretrained"
+TRAINING_RECORDS = REPO / "docs" / "training-records"
 MAX_BYTES = 30 * 2**20
 
 
@@ -49,6 +53,9 @@ def main(argv=None) -> int:
     if meta.get("task") != args.preset:
         raise SystemExit(f"{source} was trained for task {meta.get('task')!r}, not {args.preset!r}")
     training = dict(meta["training"])
+    record = TRAINING_RECORDS / f"{training['config']}.yaml"
+    if not record.is_file():
+        raise SystemExit(f"no training record {record}: copy the config the run used there first")
     training.update(hardware=args.hardware, data=args.data)
     if args.history:
         training["history"] = args.history

@@ -16,7 +16,7 @@ def count(model):
     return sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize("name", semanir.list_models("semanir_*_sr_x*"))
+@pytest.mark.parametrize("name", [n for n in semanir.list_models("semanir_*_sr_x*") if semanir.model_entry(n).paper_params_m])
 def test_columnar_parameter_counts_match_the_paper(name):
     paper = semanir.model_entry(name).paper_params_m * 1e6
     assert abs(count(semanir.create_model(name)) - paper) / paper < 0.005
@@ -111,39 +111,35 @@ def test_dictionary_is_computed_from_the_stage_input(monkeypatch):
     assert not torch.equal(captured[0], captured[1])
 
 
-def test_random_topk_in_training_fixed_at_inference():
+def test_the_model_uses_its_own_topk_unless_the_caller_passes_one(monkeypatch):
+    # The model never draws k (the trainer owns random top-k): train and eval mode alike use
+    # model.topk, and an explicit topk= wins.
     model = tiny_model("semanir_s_sr_x2")
+    ks = []
+    real_build = layers_module.build_key_semantic_dictionary
+    monkeypatch.setattr(
+        layers_module, "build_key_semantic_dictionary", lambda t, k, *a, **kw: ks.append(k) or real_build(t, k, *a, **kw)
+    )
     x = torch.rand(1, 3, 8, 8)
-    model.train()
-    drawn = set()
-    for _ in range(40):
-        model(x)
-        drawn.add(model.last_topk)
-    assert drawn <= set(semanir.models.PAPER_TOPK_CHOICES) and len(drawn) >= 4
-    model.eval()
-    with torch.no_grad():
-        model(x)
-    assert model.last_topk == 512
-    model.set_topk(96)
-    with torch.no_grad():
-        model(x)
-    assert model.last_topk == 96
+    for mode in (True, False):
+        ks.clear()
+        with torch.set_grad_enabled(mode):
+            model.train(mode)(x)
+        assert set(ks) == {63}  # the default 512, clipped to the 8x8 window's N-1
+    model.set_topk(5)
+    ks.clear()
+    model.train()(x)
+    model(x, topk=9)
+    assert ks == [5, 5, 9, 9]  # one dictionary per stage, two stages
+    assert model.resolve_topk() == 5 and model.resolve_topk(9) == 9
 
 
-def test_topk_draws_are_reproducible_from_the_seed():
-    a = tiny_model("semanir_s_sr_x2", topk_seed=7).train()
-    b = tiny_model("semanir_s_sr_x2", topk_seed=7).train()
-    seq_a, seq_b = [a.resolve_topk() for _ in range(20)], [b.resolve_topk() for _ in range(20)]
-    assert seq_a == seq_b
-    c = tiny_model("semanir_s_sr_x2", topk_seed=8).train()
-    assert [c.resolve_topk() for _ in range(20)] != seq_a
-
-
-def test_fixed_topk_training_mode():
-    model = tiny_model("semanir_unet_color", topk_choices=None, topk=32).train()
-    model(torch.rand(1, 3, 16, 16))
-    assert model.last_topk == 32
-    assert model.resolve_topk(64) == 64  # an explicit k always wins
+def test_models_no_longer_take_random_topk_options():
+    for name in ("semanir_s_sr_x2", "semanir_unet_color"):
+        model = tiny_model(name)
+        assert "topk_choices" not in model.config and "topk_seed" not in model.config
+        with pytest.raises(TypeError, match="has no option 'topk_choices'"):
+            tiny_model(name, topk_choices=[8, 16])
 
 
 def test_topk_changes_the_output_and_training_backpropagates():
@@ -227,6 +223,22 @@ def test_wrong_channel_count_is_reported():
 
 def test_registered_names():
     assert semanir.list_models() == [
-        "semanir_b_sr_x2", "semanir_b_sr_x3", "semanir_b_sr_x4", "semanir_s_sr_x2", "semanir_s_sr_x3",
-        "semanir_s_sr_x4", "semanir_unet_color", "semanir_unet_gray",
+        "semanir_b_sr_x2", "semanir_b_sr_x3", "semanir_b_sr_x4", "semanir_light_sr_x4", "semanir_s_sr_x2",
+        "semanir_s_sr_x3", "semanir_s_sr_x4", "semanir_unet_color", "semanir_unet_color_light", "semanir_unet_gray",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name,presets,params",
+    [("semanir_unet_color_light", ("denoise", "jpeg", "demosaic"), 6_934_673), ("semanir_light_sr_x4", ("sr",), 646_371)],
+)
+def test_the_shipped_presets_architectures_are_registered_models(name, presets, params):
+    from semanir.pretrained import preset_path
+    from semanir.weights import load_state_dict_checked, model_from_weights, read_weights, without_runtime_choices
+
+    model = semanir.create_model(name)
+    assert count(model) == params
+    for preset in presets:
+        shipped, _ = model_from_weights(preset_path(preset))
+        assert without_runtime_choices(model.config) == without_runtime_choices(shipped.config)
+        load_state_dict_checked(model, read_weights(preset_path(preset))[0], preset)  # strict: every key and shape

@@ -19,9 +19,11 @@ from safetensors.torch import load_file
 from semanir.config import ConfigError, load_config
 from semanir.training.engine import Trainer, TrainingError, learning_rate, topk_for_iteration
 from semanir.weights import read_weights, total_iterations
+from tests.data_support import REPO
 from tests.helpers import make_images, run_cli, stale_temporary
 
 ITERATIONS = 60
+TRAINING_RECORDS = REPO / "docs" / "training-records"
 
 
 def _train_args(data, out, *extra):
@@ -257,6 +259,9 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
     Trainer(_tiny_cfg(tmp_path, "train.iterations=2", "train.checkpoint_every=2"), progress=False).fit()
     with pytest.raises(TrainingError, match="was trained with model"):
         Trainer(_tiny_cfg(tmp_path, "train.iterations=4", "model.window_size=4"), progress=False)
+    # The same architecture in other words (a default spelled out, a size later registered by
+    # name) resumes.
+    assert Trainer(_tiny_cfg(tmp_path, "train.iterations=4", "model.ffn=mlp"), progress=False).iteration == 2
     with pytest.raises(TrainingError, match="already holds a run"):
         Trainer(_tiny_cfg(tmp_path, "train.iterations=4"), resume=None, progress=False)
 
@@ -385,6 +390,33 @@ def test_random_k_is_a_function_of_seed_and_iteration():
     assert topk_for_iteration(None, 0, 5) is None
 
 
+def test_the_trainer_alone_draws_k_and_records_its_choices_under_training(tmp_path):
+    trainer = Trainer(_tiny_cfg(tmp_path, "train.iterations=6", "train.checkpoint_every=6", "train.seed=3"), progress=False)
+    passed = []
+    forward = trainer.model.forward
+    trainer.model.forward = lambda x, topk=None: passed.append(topk) or forward(x, topk)
+    trainer.fit()
+    assert passed == [topk_for_iteration([8, 16, 32], 3, t) for t in range(6)]
+    meta = read_weights(tmp_path / "run" / "weights" / "final.safetensors")[1]
+    assert "topk_choices" not in json.loads(meta["model_config"])  # the model has no say in it
+    assert json.loads(meta["training"])["topk_choices"] == [8, 16, 32]
+    # null: the paper's fixed-k baseline, every iteration at the model's own topk.
+    fixed = Trainer(_tiny_cfg(tmp_path, f"output_dir={tmp_path / 'fixed'}", "train.topk_choices=null"), progress=False)
+    assert [topk_for_iteration(fixed.topk_choices, 0, t) for t in range(3)] == [None] * 3
+
+
+@pytest.mark.parametrize("choices", ["[]", "[0, 8]", "[8, -1]"])
+def test_bad_topk_choices_are_refused_in_one_line(tmp_path, capsys, choices):
+    from semanir.cli import main
+
+    data = make_images(tmp_path / "images", count=3)
+    args = ["train", "tiny_denoise", f"data.train.root={data}", f"output_dir={tmp_path / 'run'}", "--no-progress"]
+    assert main([*args, f"train.topk_choices={choices}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("semanir: error: train.topk_choices must be null (the model's fixed topk) or positive integers")
+    assert "\n" not in err and not (tmp_path / "run").exists()
+
+
 def test_learning_rate_halves_at_the_milestones():
     cfg = load_config("denoise_color_s25")["train"]
     assert learning_rate(cfg, 0) == 2e-4
@@ -419,9 +451,48 @@ def test_every_shipped_config_loads():
 
     names = shipped_configs()
     assert {"denoise_color_blind", "jpeg_gray_q10", "sr_b_x3", "demosaic", "deblur_gopro", "weather_allweather"} <= set(names)
+    assert not [n for n in names if n.startswith("shipped_")]  # run records live in docs/training-records/
     for name in names:
         cfg = load_config(name)
         assert cfg["model"]["name"] and cfg["task"]
+
+
+def test_every_training_record_of_the_shipped_weights_loads_with_its_registered_model():
+    from semanir import model_entry
+
+    records = sorted(TRAINING_RECORDS.glob("*.yaml"))
+    assert len(records) == 12
+    for path in records:
+        cfg = load_config(path)
+        # The records name the shipped sizes by their registered names, not by repeating them.
+        assert set(cfg["model"]) == {"name"}, path
+        model_entry(cfg["model"]["name"])  # registered
+        assert cfg["task"] and cfg["train"]["topk_choices"] == [16, 32, 48, 64, 96, 128]
+    # A record's base is the record of that name beside it, as when they were package configs.
+    assert load_config(TRAINING_RECORDS / "shipped_denoise_color_slice4.yaml")["data"]["train"]["patch_size"] == 96
+    assert load_config(TRAINING_RECORDS / "shipped_jpeg_color.yaml")["train"]["grad_clip"] == 0.5
+
+
+def test_a_training_record_runs_again_by_its_path(tmp_path, capsys):
+    from semanir.cli import main
+
+    data = make_images(tmp_path / "images", count=2)
+    record = TRAINING_RECORDS / "shipped_jpeg_color.yaml"  # builds on shipped_denoise_color, starts from "denoise"
+    args = ["train", str(record), f"data.train.root={data}", "data.val.root=null", f"output_dir={tmp_path / 'run'}",
+            "train.iterations=1", "data.train.patch_size=32", "data.train.batch_size=1", "data.train.workers=0"]  # fmt: skip
+    assert main([*args, "--no-progress"]) == 0
+    assert "starting from" in capsys.readouterr().out
+    meta = read_weights(tmp_path / "run" / "weights" / "final.safetensors")[1]
+    assert meta["model_name"] == "semanir_unet_color_light" and json.loads(meta["training"])["config"] == "shipped_jpeg_color"
+
+
+def test_a_base_beside_the_config_comes_before_a_shipped_one(tmp_path):
+    (tmp_path / "tiny_denoise.yaml").write_text("base: tiny_sr\nname: local\n")
+    (tmp_path / "mine.yaml").write_text("base: tiny_denoise\n")
+    assert load_config(tmp_path / "mine.yaml")["task"] == "sr"  # the local tiny_denoise, built on the package's tiny_sr
+    (tmp_path / "loop.yaml").write_text("base: loop\n")
+    with pytest.raises(ConfigError, match="inherits from itself"):
+        load_config(tmp_path / "loop.yaml")
 
 
 def test_validation_and_logs(tmp_path):

@@ -41,6 +41,20 @@ def test_weights_trained_with_the_gpu_kernels_run_where_they_are_loaded(tmp_path
         assert torch.equal(old(x), loaded(x))
 
 
+def test_files_whose_model_config_still_holds_random_topk_options_load(tmp_path):
+    # Files written when models drew k themselves (the shipped presets among them) keep
+    # topk_choices and topk_seed in their model config: ignored, the trainer owns random k now.
+    model = tiny_model("semanir_s_sr_x2").eval()
+    state, meta = read_weights(save_weights(model, tmp_path / "w.safetensors"))
+    meta["model_config"] = json.dumps({**json.loads(meta["model_config"]), "topk_choices": [64, 512], "topk_seed": 0})
+    save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
+    old, _ = model_from_weights(tmp_path / "old.safetensors")
+    assert "topk_choices" not in old.config and "topk_seed" not in old.config
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(old(x), model(x))
+
+
 def test_half_precision_storage(tmp_path):
     model = tiny_model("semanir_s_sr_x2")
     state, _ = read_weights(save_weights(model, tmp_path / "h.safetensors", half=True))

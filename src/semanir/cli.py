@@ -33,13 +33,14 @@ def _cmd_models(args: argparse.Namespace) -> int:
     names = list_models(args.pattern)
     if not names:
         raise UsageError(f"no registered model matches {args.pattern!r}")
-    print(f"| {'model':<20} | {'parameters':>12} | {'paper':>8} | description")
-    print(f"|{'-' * 22}|{'-' * 14}|{'-' * 10}|------------")
+    width = max(20, *map(len, names))
+    print(f"| {'model':<{width}} | {'parameters':>12} | {'paper':>8} | description")
+    print(f"|{'-' * (width + 2)}|{'-' * 14}|{'-' * 10}|------------")
     for name in names:
         entry = model_entry(name)
         params = sum(p.numel() for p in create_model(name).parameters())
         paper = f"{entry.paper_params_m:.2f}M" if entry.paper_params_m else "-"
-        print(f"| {name:<20} | {params:>12,} | {paper:>8} | {entry.description}")
+        print(f"| {name:<{width}} | {params:>12,} | {paper:>8} | {entry.description}")
     return 0
 
 

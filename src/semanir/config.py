@@ -25,6 +25,9 @@ _Loader.add_implicit_resolver(
     list("-+0123456789"),
 )
 
+# The paper's random top-k set for windows of N = 1024 (Sec. 3.3): the trainer draws one per iteration.
+PAPER_TOPK_CHOICES = (64, 128, 192, 256, 384, 512)
+
 # Every key a training config may set, with its default (App. A.4 where the paper says).
 DEFAULTS: dict[str, Any] = {
     "name": None,
@@ -58,7 +61,7 @@ DEFAULTS: dict[str, Any] = {
         "warmup_iterations": 0,
         "grad_clip": 0.0,  # max gradient norm; 0 disables
         "ema_decay": 0.0,  # 0 disables the EMA copy
-        "topk_choices": [64, 128, 192, 256, 384, 512],  # null: fixed k = model topk
+        "topk_choices": list(PAPER_TOPK_CHOICES),  # k of each iteration, drawn by the trainer; null: the model's topk
         "seed": 0,
         "amp": "auto",  # auto | bf16 | fp16 | off (GPU only; the CPU trains in fp32)
         "checkpoint_every": 5000,
@@ -84,14 +87,30 @@ def shipped_configs() -> list[str]:
 
 
 def _read_yaml(source: str | Path, seen: tuple = ()) -> dict:
-    """The mapping in ``source``; a ``base: NAME`` key first loads that shipped config under it."""
+    """The mapping in ``source``; a ``base: NAME`` key first loads that config under it."""
     data = _read_one(source)
     base = data.pop("base", None)
     if base is None:
         return data
-    if base in seen:
-        raise ConfigError(f"config {source!r} inherits from itself through {base!r}")
-    return _deep_update(_read_yaml(base, (*seen, str(source))), data)
+    base = _locate_base(str(base), source)
+    if _identity(base) in (*seen, _identity(source)):
+        raise ConfigError(f"config {str(source)!r} inherits from itself through {str(base)!r}")
+    return _deep_update(_read_yaml(base, (*seen, _identity(source))), data)
+
+
+def _locate_base(base: str, source: str | Path) -> str | Path:
+    """A file's ``base: NAME`` is NAME.yaml beside it when there is one (a folder of configs that
+    build on each other, such as the training records in docs/training-records/), else a file
+    path or a config shipped in the package."""
+    if Path(source).is_file():
+        sibling = Path(source).parent / f"{base}.yaml"
+        if sibling.is_file():
+            return sibling
+    return base
+
+
+def _identity(source: str | Path) -> str:
+    return str(Path(source).resolve()) if Path(source).is_file() else str(source)
 
 
 def _deep_update(base: dict, update: dict) -> dict:

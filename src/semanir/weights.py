@@ -30,6 +30,11 @@ def without_runtime_choices(model_config: dict) -> dict:
     return {k: v for k, v in model_config.items() if k != "attn_impl"}
 
 
+# Options that model configs of older files hold and models no longer take: random top-k moved to
+# the trainer (train.topk_choices, recorded under the file's "training"). Read and ignored.
+RETIRED_MODEL_OPTIONS = ("topk_choices", "topk_seed")
+
+
 def decoded_metadata(raw: dict[str, str]) -> dict[str, Any]:
     """A weights file's metadata with its JSON values decoded."""
     return {k: _decode(v) for k, v in raw.items()}
@@ -154,6 +159,8 @@ def model_from_weights(path: str | Path, model_name: str | None = None, **overri
     # without_runtime_choices also serves files written before attn_impl was left out of them.
     config = without_runtime_choices(meta.get("model_config") or {}) if name == meta.get("model_name") else {}
     config.pop("arch", None)
+    for key in RETIRED_MODEL_OPTIONS:
+        config.pop(key, None)
     config.update(overrides)
     model = create_model(name, **config)
     load_state_dict_checked(model, state, str(path))

@@ -1,7 +1,7 @@
 """The registered SemanIR models (paper parameter counts from Tables 10 and 7)."""
 
 from ..registry import register_model
-from .base import PAPER_TOPK_CHOICES, SemanIRBase
+from .base import SemanIRBase
 from .columnar import SemanIRColumnar
 from .unet import SemanIRUNet
 
@@ -27,6 +27,37 @@ register_model(
     tags=("denoise", "jpeg", "demosaic", "deblur", "weather"),
     in_chans=3,
 )
+# The shipped presets' sizes, trained on a 2-core CPU: windows of N = 256 with k = 64 at inference
+# (the paper's k scaled from N = 1024). docs/training-records/ holds the runs that trained them.
+register_model(
+    "semanir_light_sr_x4",
+    SemanIRColumnar,
+    "Light x4 super-resolution of the shipped sr preset (columnar, 4 stages x 4 layers, width 48, bicubic skip)",
+    tags=("sr",),
+    upscale=4,
+    embed_dim=48,
+    depths=(4, 4, 4, 4),
+    num_heads=3,
+    window_size=16,
+    upsampler_dim=48,
+    topk=64,
+    bicubic_skip=True,
+)
+register_model(
+    "semanir_unet_color_light",
+    SemanIRUNet,
+    "Light U-shaped SemanIR of the shipped denoise / jpeg / demosaic presets (channels 32-256, 2 layers per stage, GDFN)",
+    tags=("denoise", "jpeg", "demosaic"),
+    in_chans=3,
+    dims=(32, 64, 128, 256),
+    num_heads=(1, 2, 4, 8),
+    encoder_depths=(2, 2, 2, 2),
+    decoder_depths=(2, 2, 2, 2),
+    final_depth=2,
+    window_size=16,
+    ffn="gdfn",
+    topk=64,
+)
 register_model(
     "semanir_unet_gray",
     SemanIRUNet,
@@ -35,4 +66,4 @@ register_model(
     in_chans=1,
 )
 
-__all__ = ["PAPER_TOPK_CHOICES", "SemanIRBase", "SemanIRColumnar", "SemanIRUNet"]
+__all__ = ["SemanIRBase", "SemanIRColumnar", "SemanIRUNet"]

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import UsageError
-from .base import PAPER_TOPK_CHOICES, SemanIRBase, init_weights
+from .base import SemanIRBase, init_weights
 from .layers import SemanIRStage, channel_layer_norm
 
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
@@ -60,8 +60,6 @@ class SemanIRColumnar(SemanIRBase):
         img_range: float = 1.0,
         attn_impl: str = "auto",
         topk: int = 512,
-        topk_choices: Sequence[int] | None = PAPER_TOPK_CHOICES,
-        topk_seed: int = 0,
         include_self: bool = False,
         shift_alternate: bool = False,
         bicubic_skip: bool = False,
@@ -72,7 +70,6 @@ class SemanIRColumnar(SemanIRBase):
             "depths": list(depths), "num_heads": num_heads if isinstance(num_heads, int) else list(num_heads),
             "window_size": window_size, "mlp_ratio": mlp_ratio, "upsampler_dim": upsampler_dim,
             "img_range": img_range, "attn_impl": attn_impl, "topk": topk,
-            "topk_choices": None if topk_choices is None else list(topk_choices), "topk_seed": topk_seed,
             "include_self": include_self, "shift_alternate": shift_alternate, "bicubic_skip": bicubic_skip,
         }  # fmt: skip
         if bicubic_skip and upscale == 1:
@@ -83,7 +80,7 @@ class SemanIRColumnar(SemanIRBase):
         self.img_range = img_range
         mean = DIV2K_RGB_MEAN if in_chans == 3 else (0.0,) * in_chans
         self.register_buffer("mean", torch.tensor(mean).view(1, in_chans, 1, 1), persistent=False)
-        self._init_topk(topk, topk_choices, topk_seed)
+        self.set_topk(topk)
 
         heads = _per_stage(num_heads, len(depths), "num_heads")
         self.conv_first = nn.Conv2d(in_chans, embed_dim, 3, padding=1)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import UsageError
-from .base import PAPER_TOPK_CHOICES, SemanIRBase, init_weights
+from .base import SemanIRBase, init_weights
 from .layers import SemanIRStage, pad_to_multiple
 
 
@@ -61,8 +61,6 @@ class SemanIRUNet(SemanIRBase):
         skip: str = "concat",
         attn_impl: str = "auto",
         topk: int = 512,
-        topk_choices: Sequence[int] | None = PAPER_TOPK_CHOICES,
-        topk_seed: int = 0,
         include_self: bool = False,
         shift_alternate: bool = False,
     ):
@@ -74,7 +72,6 @@ class SemanIRUNet(SemanIRBase):
             "decoder_depths": list(decoder_depths), "final_depth": final_depth,
             "window_size": window_size, "mlp_ratio": mlp_ratio, "ffn": ffn, "sampling": sampling,
             "skip": skip, "attn_impl": attn_impl, "topk": topk,
-            "topk_choices": None if topk_choices is None else list(topk_choices), "topk_seed": topk_seed,
             "include_self": include_self, "shift_alternate": shift_alternate,
         }  # fmt: skip
         levels = len(dims)
@@ -91,7 +88,7 @@ class SemanIRUNet(SemanIRBase):
             raise UsageError("the global residual needs out_chans == in_chans")
         self.in_chans = in_chans
         self.levels = levels
-        self._init_topk(topk, topk_choices, topk_seed)
+        self.set_topk(topk)
 
         stage_id = iter(range(10_000))
 

@@ -42,9 +42,20 @@ class TrainingError(UsageError, RuntimeError):
 
 
 def topk_for_iteration(choices, seed: int, iteration: int) -> int | None:
+    """The random k of one iteration (Sec. 3.3); None (the model's own topk) without choices.
+    The trainer is its only owner: a function of (seed, iteration), the same on every rank and
+    after a resume."""
     if not choices:
         return None
     return int(choices[np.random.default_rng([seed, iteration, 0x70]).integers(len(choices))])
+
+
+def checked_topk_choices(choices) -> list[int] | None:
+    if choices is None:
+        return None
+    if not choices or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in choices):
+        raise ConfigError(f"train.topk_choices must be null (the model's fixed topk) or positive integers, got {choices!r}")
+    return [int(c) for c in choices]
 
 
 class GlobalIndexSampler(Sampler):
@@ -80,6 +91,16 @@ class EMA:
     def update(self, model: torch.nn.Module) -> None:
         for e, p in zip(self.model.parameters(), model.parameters()):
             e.lerp_(p.detach(), 1.0 - self.decay)
+
+
+def _builds_the_same_model(section: dict, model: torch.nn.Module) -> bool:
+    """Whether a config's model section builds ``model``'s architecture in other words: the
+    shipped sizes were options of semanir_unet_color before they were registered by name."""
+    try:
+        built = create_model(section.get("name"), **{k: v for k, v in section.items() if k != "name"})
+    except (UsageError, TypeError):
+        return False
+    return without_runtime_choices(built.config) == without_runtime_choices(model.config)
 
 
 def _model_kwargs(config: dict) -> dict:
@@ -118,9 +139,9 @@ class Trainer:
         torch.manual_seed(self.seed)
         random.seed(self.seed)
 
+        self.topk_choices = checked_topk_choices(t["topk_choices"])
         self.model = create_model(cfg["model"]["name"], **{k: v for k, v in cfg["model"].items() if k != "name"})
         self.model.to(self.dist.device)
-        self.topk_choices = t["topk_choices"]
         self.optimizer = _build_optimizer(self.model.parameters(), t["optimizer"])
         self.loss_fn = build_loss(t).to(self.dist.device)
         self.ema = EMA(self.model, t["ema_decay"]) if t["ema_decay"] else None
@@ -162,7 +183,7 @@ class Trainer:
             raise TrainingError(f"cannot read checkpoint {path}: {str(err).splitlines()[0]}") from None
         # The attention implementation may change between runs: every one computes the same function.
         saved, wanted = (without_runtime_choices(c) for c in (state.get("config", {}).get("model", {}), self.cfg["model"]))
-        if saved != wanted:
+        if saved != wanted and not _builds_the_same_model(saved, self.model):
             raise TrainingError(f"{path} was trained with model {saved}, not {wanted}")
         try:
             load_state_dict_checked(self.model, state["model"], str(path))
@@ -273,7 +294,7 @@ class Trainer:
             group["lr"] = learning_rate(t, self.iteration)
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.dist.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-            loss = self.loss_fn(self.net(inp, topk=k if k is not None else self.model.topk).float(), target)
+            loss = self.loss_fn(self.net(inp, topk=k).float(), target)  # k None: the model's topk
         finite = all_ranks_agree(self.dist, bool(torch.isfinite(loss)))
         if finite:
             if self.scaler:
@@ -470,4 +491,4 @@ def train(cfg: dict, resume: str | None = "auto") -> dict:
     return Trainer(cfg, resume=resume).fit()
 
 
-__all__ = ["Trainer", "TrainingError", "learning_rate", "topk_for_iteration", "train"]
+__all__ = ["Trainer", "TrainingError", "checked_topk_choices", "learning_rate", "topk_for_iteration", "train"]

@@ -2,7 +2,8 @@
 
 from . import models as _models  # noqa: F401  (registers the models)
 from .registry import create_model, list_models, model_entry
+from .restoration import Restorer, load
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "create_model", "list_models", "model_entry"]
+__all__ = ["Restorer", "__version__", "create_model", "list_models", "load", "model_entry"]

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, read_image, write_image
+from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, quantize, read_image, to_float, write_image
 from .errors import UsageError
-from .inference import Fp32Fallback, check_tiling, model_geometry, restore_mosaic, restore_tensor
+from .inference import Fp32Fallback, check_tiling, model_geometry, pick_device, pick_dtype, restore_mosaic, restore_tensor
 
 
 def collect_inputs(specs: list[str]) -> list[Path]:
@@ -161,16 +161,93 @@ class Restorer:
             out = out.mean(axis=2)
         return np.clip(out, 0.0, 1.0)
 
-    def restore_file(self, src: Path, dst: Path, progress=None) -> Path:
-        image = read_image(src)
-        out = self.restore_array(image.pixels, src.name, progress)
-        alpha = image.alpha
+    def restore_with_alpha(self, pixels, alpha, name: str = "image", progress=None):
+        """``restore_array`` with an alpha plane carried through untouched (resized for SR)."""
+        out = self.restore_array(pixels, name, progress)
         if alpha is not None and self.scale != 1:
             import cv2
 
             h, w = out.shape[:2]
             alpha = np.clip(cv2.resize(alpha, (w, h), interpolation=cv2.INTER_CUBIC), 0, 1)
+        return out, alpha
+
+    def restore_file(self, src: Path, dst: Path, progress=None) -> Path:
+        image = read_image(src)
+        out, alpha = self.restore_with_alpha(image.pixels, image.alpha, src.name, progress)
         return write_image(dst, out, bit_depth=image.bit_depth, alpha=alpha)
 
+    def restore(self, image):
+        """Restore one image and return it in the form it came in.
 
-__all__ = ["IMAGE_EXTENSIONS", "Restorer", "check_writable", "collect_inputs", "output_folder", "plan_outputs"]
+        ``image``: a numpy array (HxW, or HxWxC with 1-4 channels, RGB(A) order; uint8, uint16 or
+        float in [0, 1]), a PIL image, or a float tensor in [0, 1] of shape (C, H, W) or (B, C, H, W).
+        An alpha channel is carried through; SR returns the upscaled size.
+        """
+        if isinstance(image, torch.Tensor):
+            return self._restore_tensor_input(image)
+        if type(image).__module__.startswith("PIL."):
+            from PIL import Image
+
+            mode = "RGBA" if image.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV") else image.mode
+            return Image.fromarray(self.restore(np.asarray(image.convert(mode))))
+        if not isinstance(image, np.ndarray):
+            raise UsageError(f"restore takes a numpy array, a PIL image or a torch tensor, got {type(image).__name__}")
+        channels = 1 if image.ndim == 2 else image.shape[-1] if image.ndim == 3 else 0
+        if channels not in (1, 2, 3, 4):
+            raise UsageError(f"expected an HxW or HxWxC image with 1-4 channels, got shape {image.shape}")
+        pixels = to_float(image)
+        color = pixels if image.ndim == 2 else pixels[..., : 3 if channels >= 3 else 1]
+        alpha = pixels[..., -1] if channels in (2, 4) else None
+        out, alpha = self.restore_with_alpha(color[..., 0] if color.ndim == 3 and color.shape[2] == 1 else color, alpha)
+        if image.ndim == 3 and out.ndim == 2:
+            out = out[..., None]
+        if alpha is not None:
+            out = np.concatenate([out if out.ndim == 3 else out[..., None], alpha[..., None]], axis=2)
+        if image.dtype in (np.uint8, np.uint16):
+            return quantize(out, 8 if image.dtype == np.uint8 else 16)
+        return out.astype(np.float32)
+
+    def _restore_tensor_input(self, image: torch.Tensor) -> torch.Tensor:
+        if image.dim() not in (3, 4) or not image.is_floating_point():
+            raise UsageError(f"a tensor to restore is float (C, H, W) or (B, C, H, W) in [0, 1], got {image.dtype} {tuple(image.shape)}")
+        batch = image if image.dim() == 4 else image[None]
+        outs = [
+            torch.from_numpy(np.ascontiguousarray(self.restore(x.detach().float().cpu().permute(1, 2, 0).numpy())))
+            for x in batch
+        ]  # fmt: skip
+        out = torch.stack(outs).permute(0, 3, 1, 2).to(image.device, image.dtype)
+        return out if image.dim() == 4 else out[0]
+
+
+def load(
+    weights: str | Path = "denoise",
+    *,
+    model: str | None = None,
+    device: str | torch.device = "auto",
+    precision: str = "auto",
+    k: int | None = None,
+    impl: str | None = None,
+    tile: int | None = None,
+    overlap: int | None = None,
+    self_ensemble: bool = False,
+    bayer_pattern: str = "RGGB",
+) -> Restorer:
+    """A shipped preset (``"denoise"``, ``"jpeg"``, ``"sr"``, ``"demosaic"``) or a weights file, ready
+    to ``.restore(image)``; the options are ``semanir restore``'s."""
+    from .pretrained import list_presets, preset_path
+    from .weights import model_from_weights
+
+    if str(weights) in list_presets():
+        path = preset_path(str(weights))
+    elif Path(weights).is_file():
+        path = Path(weights)
+    else:
+        raise UsageError(f"{str(weights)!r} is neither a shipped preset ({', '.join(list_presets())}) nor a weights file")
+    net, meta = model_from_weights(path, model, **({"attn_impl": impl} if impl else {}))
+    if k is not None:
+        net.set_topk(k)
+    dev = pick_device(str(device))
+    return Restorer(net, meta.get("task"), tile, overlap, None, dev, pick_dtype(dev, precision), bayer_pattern, self_ensemble)
+
+
+__all__ = ["IMAGE_EXTENSIONS", "Restorer", "load", "check_writable", "collect_inputs", "output_folder", "plan_outputs"]

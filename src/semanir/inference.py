@@ -208,7 +208,7 @@ def run_model(
 ) -> torch.Tensor:
     """``model(x)`` on ``device`` under autocast to ``dtype``; a float32 result on ``device``.
 
-    Autocast rather than casting the parameters: measured on the CPU (benchmarks/RESULTS.md), bf16
+    Autocast rather than casting the parameters: measured on the CPU (benchmarks/precision.md), bf16
     autocast loses 0.00-0.02 dB against fp32 on the four presets where a bf16-cast model loses
     0.00-0.03, at the same speed; LayerNorm and softmax stay fp32 under autocast (the safe choice
     on CUDA too), and the fp32 model at hand redoes an overflowed tile without a second copy.

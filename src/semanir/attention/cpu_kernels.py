@@ -5,7 +5,7 @@ Layout: the callers' head-major ``(B, H, N, Dp)`` fp32, head dim zero-padded to 
 window-head (N x Dp floats each, 1 MiB for N = 4096, Dp = 32) stay in the core's L2 cache while
 its queries gather rows from them at random. Splitting by query instead, with all heads per row,
 made every core stream random 768-byte rows from a 6 MiB per-window set in L3, 2.4x slower at
-N = 4096, k = 512 (benchmarks/RESULTS.md).
+N = 4096, k = 512 (benchmarks/attention_cpu.md).
 
 Within a task, queries go in blocks, and each block makes separate passes that touch the keys
 only (logits) and then the values only (softmax and weighted sum); the backward likewise splits

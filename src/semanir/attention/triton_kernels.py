@@ -23,7 +23,8 @@ import torch
 import triton
 import triton.language as tl
 
-# Untuned, conservative tiles: no GPU was available when this was written (see benchmarks/RESULTS.md).
+# Untuned, conservative tiles: no GPU was available when this was written
+# (see benchmarks/training_throughput.md).
 BLOCK_M = 16
 BLOCK_K = 16
 NUM_WARPS = 4

@@ -1,4 +1,5 @@
-"""The documentation's pages: a short README, and relative links that lead to files that exist."""
+"""The documentation's pages (README, docs/, benchmarks/): a short README, and relative links that
+lead to files that exist."""
 
 import re
 from urllib.parse import unquote
@@ -12,7 +13,8 @@ FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 
 
 def _pages():
-    return [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    docs = sorted((REPO / "docs").rglob("*.md"))
+    return [REPO / "README.md", *docs, *sorted((REPO / "benchmarks").glob("*.md"))]
 
 
 def _relative_links(page):
@@ -41,6 +43,13 @@ def test_every_relative_link_points_at_an_existing_file():
             if not path.exists():
                 broken.append(f"{page.relative_to(REPO)}: {target}")
     assert not broken, broken
+
+
+def test_the_results_index_links_every_benchmarks_page():
+    index = REPO / "benchmarks" / "RESULTS.md"
+    linked = set(_relative_links(index))
+    pages = {page.name for page in (REPO / "benchmarks").glob("*.md")} - {index.name}
+    assert pages <= linked, sorted(pages - linked)
 
 
 def test_the_link_finder_finds_links():

@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
+
+_lowest_index_ties = False
+
+
+@contextmanager
+def lowest_index_ties():
+    """Within the block, equal similarities go to the lower token index, as ONNX's TopK breaks them.
+
+    Exact ties are real: reflect padding repeats image tokens inside a window, and flat regions
+    repeat features. Which of the tied tokens torch.topk keeps is its own partial sort's choice, so
+    an exported graph is checked against PyTorch under this rule. A stable sort costs ~6x the top-k
+    (64 windows x 256 tokens: 207 vs 27 ms on CPU), hence only here and not in every forward.
+    """
+    global _lowest_index_ties
+    before, _lowest_index_ties = _lowest_index_ties, True
+    try:
+        yield
+    finally:
+        _lowest_index_ties = before
 
 
 def clip_topk(k: int, num_tokens: int, include_self: bool = False) -> int:
@@ -10,7 +31,9 @@ def clip_topk(k: int, num_tokens: int, include_self: bool = False) -> int:
     if k < 1:
         raise ValueError(f"top-k must be >= 1, got {k}")
     limit = num_tokens if include_self else num_tokens - 1
-    return max(1, min(int(k), limit))
+    # sym_max/sym_min are max/min on ints; on an ONNX export's symbolic N they keep k = min(k, N-1)
+    # in the graph instead of fixing it to the export example's value.
+    return torch.sym_max(1, torch.sym_min(int(k), limit))
 
 
 @torch.no_grad()
@@ -32,5 +55,10 @@ def build_key_semantic_dictionary(tokens: torch.Tensor, k: int, include_self: bo
     feats = tokens.float()
     sim = torch.bmm(feats, feats.transpose(1, 2))
     if not include_self:
-        sim.diagonal(dim1=1, dim2=2).fill_(float("-inf"))
+        if torch.compiler.is_exporting():  # ONNX export needs a functional graph: no write into a view
+            sim = sim.masked_fill(torch.eye(n, dtype=torch.bool, device=sim.device), float("-inf"))
+        else:
+            sim.diagonal(dim1=1, dim2=2).fill_(float("-inf"))
+    if _lowest_index_ties:
+        return torch.sort(sim, dim=-1, descending=True, stable=True).indices[..., :k]
     return sim.topk(k, dim=-1, sorted=False).indices

@@ -64,6 +64,14 @@ def pad_to_multiple(x: torch.Tensor, mult_h: int, mult_w: int, top: int = 0, lef
     h, w = x.shape[-2:]
     bottom = (-(h + top)) % mult_h
     right = (-(w + left)) % mult_w
+    if torch.compiler.is_exporting():
+        # An exported graph cannot branch on its input's size: it always pads (by 0 where nothing is
+        # missing) and always reflects, which needs every pad below the map's size (export.py's
+        # minimum input size). The padded size is written as mult * ceil(size / mult), the form in
+        # which the exporter's symbolic shapes see that it divides by mult (the U-shape halves it).
+        bottom = (h + top + mult_h - 1) // mult_h * mult_h - h - top
+        right = (w + left + mult_w - 1) // mult_w * mult_w - w - left
+        return F.pad(x, (left, right, top, bottom), mode="reflect")
     if not (top or left or bottom or right):
         return x
     pads = (left, right, top, bottom)
@@ -117,8 +125,10 @@ class KeySemanticAttention(nn.Module):
         bias = self.position_bias(window, t.device).to(q.dtype)
         v = qkv[2]
         # Inference on big images: bound the N x N logits of the mask path by window chunks.
-        step = max(1, INFERENCE_CHUNK_BYTES // (self.num_heads * n * n * 4))
-        if torch.is_grad_enabled() or b <= step:
+        # (Not in an ONNX export: its window count is a symbol, and the runtime sizes its own buffers.)
+        exporting = torch.compiler.is_exporting()
+        step = 1 if exporting else max(1, INFERENCE_CHUNK_BYTES // (self.num_heads * n * n * 4))
+        if torch.is_grad_enabled() or exporting or b <= step:
             out = key_semantic_attention(q, k, v, index, bias, window, self.attn_impl)
         else:
             out = torch.cat([
@@ -213,7 +223,8 @@ class SemanIRStage(nn.Module):
 
     def forward(self, x: torch.Tensor, topk: int) -> torch.Tensor:
         b, _, h, w = x.shape
-        window = (min(self.window_size, h), min(self.window_size, w))
+        # sym_min: min on ints; in an ONNX export, a window that shrinks with a small map in the graph.
+        window = (torch.sym_min(self.window_size, h), torch.sym_min(self.window_size, w))
         off_h = window[0] // 2 if self.shift and h > window[0] else 0
         off_w = window[1] // 2 if self.shift and w > window[1] else 0
         padded = pad_to_multiple(x, window[0], window[1], top=off_h, left=off_w)

@@ -1,3 +1,4 @@
+import importlib.util
 import os
 
 import pytest
@@ -10,6 +11,13 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 import semanir
+
+# Import the kernel modules now, under the interpreter: a test that sets TRITON_INTERPRET=0 for a
+# moment (to check the error a GPU-less user sees) must not be the first to import them, or every
+# later Triton test in that worker would get compiled kernels and no driver.
+if importlib.util.find_spec("triton") and not torch.cuda.is_available():
+    import semanir.attention.flash_kernels  # noqa: F401
+    import semanir.attention.triton_kernels  # noqa: F401
 
 # Tiny versions of the registered models: the same code with small numbers.
 TINY_COLUMNAR = dict(embed_dim=12, depths=(2, 2), num_heads=2, window_size=8, upsampler_dim=8)

@@ -23,16 +23,17 @@ Importing this module compiles nothing; under TRITON_INTERPRET=1 the kernels run
 
 from __future__ import annotations
 
-import os
 import weakref
 
 import torch
 import triton
 import triton.language as tl
 
+from .backends import triton_interpreting
 from .position import dense_bias
 
-_INTERPRETING = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+# Read once, as triton.jit does when it defines the kernels below.
+_INTERPRETING = triton_interpreting()
 
 
 @triton.jit

@@ -19,6 +19,7 @@ from semanir.data import (
 from semanir.data.datasets import sr_patch
 from semanir.data.degradations import bicubic_downscale
 from semanir.data.io import quantize
+from semanir.errors import UsageError
 from tests.data_support import benchmark_dir, natural_image
 
 
@@ -121,6 +122,39 @@ def test_cache_gives_the_same_items(clean_folder):
     for i in range(2):
         a, b = cached[i], plain[i]
         assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_sampling_by_pixels_follows_the_pixel_counts(tmp_path):
+    folder = tmp_path / "sizes"
+    write_image(folder / "big.png", natural_image(96, 96, seed=1))  # 9216 px
+    write_image(folder / "small.png", np.zeros((32, 32, 3), np.float32))  # 1024 px: 1/10 of the pixels
+    ds = TrainDataset(folder, get_protocol("denoise", 25), patch_size=16, sample_by="pixels", seed=3)
+    blank = [float(ds[i][1].max()) == 0.0 for i in range(400)]
+    assert 20 <= sum(blank) <= 60  # 40 expected; by image it would be 200
+    assert all(torch.equal(ds[i][0], ds[i][0]) for i in range(3))  # still a function of (seed, index)
+
+
+def test_clip_fraction_clips_and_rounds_that_share_of_denoising_inputs(clean_folder):
+    protocol = get_protocol("denoise", 50)
+    plain = TrainDataset(clean_folder, protocol, patch_size=32, seed=0)
+    clipped = TrainDataset(clean_folder, protocol, patch_size=32, seed=0, clip_fraction=0.5)
+    kinds = []
+    for i in range(40):
+        (x, target), (x0, target0) = clipped[i], plain[i]
+        assert torch.equal(target, target0)
+        in_range = bool(x.min() >= 0 and x.max() <= 1)
+        on_8_bits = torch.equal(torch.round(x * 255) / 255, x)
+        if in_range and on_8_bits:
+            kinds.append("clipped")
+            assert torch.equal(x, torch.from_numpy(quantize(x0.numpy()).astype(np.float32) / 255))
+        else:
+            kinds.append("unclipped")
+            assert torch.equal(x, x0)
+    assert 10 <= kinds.count("clipped") <= 30
+    with pytest.raises(UsageError, match="clip_fraction"):
+        TrainDataset(clean_folder, get_protocol("jpeg", 20), patch_size=32, clip_fraction=0.5)
+    with pytest.raises(UsageError, match="sample_by"):
+        TrainDataset(clean_folder, protocol, patch_size=32, sample_by="files")
 
 
 def test_too_small_images_give_a_clear_error(clean_folder):

@@ -44,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
             "workers": 2,
             "cache": True,
             "set": None,  # paired tasks: a registered set's layout under root (default: input/ + target/)
+            "sample_by": "image",  # image (each image equally often) | pixels (by its pixel count)
+            "clip_fraction": 0.0,  # denoise: share of inputs clipped and rounded to 8 bits, as real files are
         },
         "val": {"root": None, "level": None, "limit": None, "set": None},
     },

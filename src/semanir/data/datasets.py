@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..errors import UsageError
 from .degradations import bicubic_downscale, image_seed
 from .io import IMAGE_EXTENSIONS, ImageError, list_images, quantize, read_image, to_float
 from .protocols import Protocol
@@ -83,6 +84,13 @@ class _Images:
         return self._cache[i] if self._cache is not None else read_image(self.paths[i]).pixels
 
 
+def _pixel_count(path: Path) -> int:
+    from PIL import Image  # the header only: no pixels are decoded
+
+    with Image.open(path) as img:
+        return img.width * img.height
+
+
 def sr_patch(hr: np.ndarray, top: int, left: int, size: int, scale: int) -> tuple[np.ndarray, np.ndarray]:
     """An aligned (LR, HR) training pair: LR pixels [top, top+size) x [left, left+size) of the
     whole image's MATLAB-bicubic LR, and the HR pixels they come from.
@@ -101,12 +109,20 @@ def sr_patch(hr: np.ndarray, top: int, left: int, size: int, scale: int) -> tupl
     return lr, hr[top * scale : (top + size) * scale, left * scale : (left + size) * scale]
 
 
+SAMPLING = ("image", "pixels")
+
+
 class TrainDataset(_Seeded, Dataset):
     """Clean images -> (degraded input, clean target) patches, made fresh for every item.
 
     `patch_size` is the *input* size: SR targets are `patch_size * scale` pixels, and SR inputs
     are crops of the whole image's LR (see :func:`sr_patch`). Other degradations are applied to
     the clean patch. Each image appears `repeat` times per epoch (one random patch each time).
+
+    `sample_by="pixels"` draws each item's image with probability proportional to its pixel count,
+    so that a folder of small images (BSDS's 0.15 MP) does not outweigh one of large ones.
+    `clip_fraction` of the items (denoising) have their input clipped to [0, 1] and rounded to 8
+    bits, as in a real noisy file; the rest keep the paper's unclipped noise.
     """
 
     def __init__(
@@ -118,19 +134,31 @@ class TrainDataset(_Seeded, Dataset):
         cache: bool = False,
         seed: int = 0,
         repeat: int = 1,
+        sample_by: str = "image",
+        clip_fraction: float = 0.0,
     ):
         if protocol.paired:
             raise ValueError(f"{protocol.task} is paired data: use PairedFolderDataset")
+        if sample_by not in SAMPLING:
+            raise UsageError(f"data.train.sample_by must be one of {', '.join(SAMPLING)}, got {sample_by!r}")
+        if not 0.0 <= clip_fraction <= 1.0 or (clip_fraction and protocol.task != "denoise"):
+            raise UsageError(f"data.train.clip_fraction is a fraction in [0, 1] of denoising inputs, got {clip_fraction} for {protocol.task}")
         self.protocol, self.patch_size, self.augment = protocol, patch_size, augment
-        self.seed, self.repeat = seed, repeat
+        self.seed, self.repeat, self.clip_fraction = seed, repeat, float(clip_fraction)
         self.images = _Images(_paths(images), cache)
+        self._cumulative_pixels = None
+        if sample_by == "pixels":
+            self._cumulative_pixels = np.cumsum([_pixel_count(p) for p in self.images.paths], dtype=np.float64)
 
     def __len__(self) -> int:
         return len(self.images) * self.repeat
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        i = index % len(self.images)
         rng = self._rng(index)
+        if self._cumulative_pixels is None:
+            i = index % len(self.images)
+        else:
+            i = int(np.searchsorted(self._cumulative_pixels, rng.random() * self._cumulative_pixels[-1], side="right"))
         raw = self.images.raw(i)
         p, s = self.patch_size, self.protocol.scale
         h, w = raw.shape[0] // s, raw.shape[1] // s  # the crop grid: LR pixels for SR
@@ -148,6 +176,8 @@ class TrainDataset(_Seeded, Dataset):
         else:
             clean = self.protocol.to_channels(to_float(flip_rotate(raw[y : y + p, x : x + p], mode)))
             degraded = self.protocol.degrade(clean, rng)
+            if self.clip_fraction and rng.random() < self.clip_fraction:
+                degraded = quantize(degraded).astype(np.float32) / 255.0  # quantize clips
         return to_chw(degraded), to_chw(clean)
 
 

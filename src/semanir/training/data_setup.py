@@ -34,7 +34,10 @@ def build_datasets(cfg: dict):
         train = PairedFolderDataset(pairs, patch_size=d["patch_size"], augment=True, seed=seed)
     else:
         images = [p for root in _roots(d["root"]) for p in list_images(root)]
-        train = TrainDataset(images, protocol, patch_size=d["patch_size"], augment=True, cache=d["cache"], seed=seed)
+        train = TrainDataset(
+            images, protocol, patch_size=d["patch_size"], augment=True, cache=d["cache"], seed=seed,
+            sample_by=d["sample_by"], clip_fraction=float(d["clip_fraction"]),
+        )  # fmt: skip
     if not v["root"]:
         return train, None, protocol
     val_protocol = get_protocol(task, v["level"], d["channels"])

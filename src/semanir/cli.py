@@ -495,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, default=3, choices=(1, 3), help="3 (RGB) or 1 (gray)")
     p.add_argument("--data", required=True, help="folder of images, or a root holding the --set")
     p.add_argument("--set", help="benchmark name under --data (Set5, CBSD68, ...)")
-    p.add_argument("--save", help="folder for the restored images")
+    p.add_argument("--save", help="folder for the restored images (and compare/: degraded | restored | truth crops)")
     p.add_argument("--json", nargs="?", const="-", help="JSON results to FILE (or to stdout)")
     p.add_argument("--limit", type=int, help="only the first N images")
     p.add_argument("--seed", type=int, default=0, help="base seed of the degradations (default 0)")

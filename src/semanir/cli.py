@@ -371,6 +371,10 @@ def _cmd_bench_attention(args: argparse.Namespace) -> int:
     from .benchmarking.measure import Versions, format_table, parse_device
 
     device = parse_device(args.device)
+    if args.chart:
+        from .benchmarking.charts import check_matplotlib
+
+        check_matplotlib()  # before minutes of measuring, not after
     shape = bench.Shape(args.windows, args.heads, args.head_dim, args.dtype)
     grid = bench.default_grid(args.n, args.k)
     limit = None if args.max_gib is None else int(args.max_gib * 2**30)
@@ -380,6 +384,13 @@ def _cmd_bench_attention(args: argparse.Namespace) -> int:
     rows = bench.run(device, grid, args.impl, args.backward, args.repeats, shape, limit)
     print(format_table(*bench.as_table(rows)))
     _write_json(args.json, {"device": device.type, "versions": asdict(Versions.collect()), **bench.as_json(rows, shape)})
+    if args.chart:
+        from .benchmarking.charts import attention_chart
+
+        attention_chart(bench.as_json(rows, shape)["results"], args.chart,
+                        f"{device.type}, {shape.windows} windows x {shape.heads} heads x head dim {shape.head_dim}, "
+                        f"{shape.dtype}, median of {args.repeats}")  # fmt: skip
+        print(f"wrote {args.chart}")
     return 0
 
 
@@ -411,6 +422,10 @@ def _cmd_bench_peers(args: argparse.Namespace) -> int:
     from .benchmarking.measure import format_table, parse_device
 
     device = parse_device(args.device)
+    if args.chart:
+        from .benchmarking.charts import check_matplotlib
+
+        check_matplotlib()
     try:
         peers.check_extra()
     except ImportError as err:
@@ -420,7 +435,16 @@ def _cmd_bench_peers(args: argparse.Namespace) -> int:
     print(f"# MACs at the paper's sizes (SR x4: 128x128 LR, denoising: 256x256); latency median of {args.repeats} "
           f"after a warm-up, random weights, every model in {args.precision}; 'paper ms' is Table 3's GPU runtime, "
           "for reference only")  # fmt: skip
-    print(format_table(*peers.as_table(peers.run(device, args.repeats, sizes, args.precision))))
+    results = peers.run(device, args.repeats, sizes, args.precision)
+    print(format_table(*peers.as_table(results)))
+    if args.chart:
+        from .benchmarking.charts import peers_chart
+
+        entries = [{"task": peer.task, "model": peer.name, "params_m": fig.params / 1e6, "gmacs": fig.gmacs,
+                    "latency_ms": fig.latency_ms, "latency_size": fig.latency_size} for peer, fig in results]  # fmt: skip
+        peers_chart(entries, args.chart, f"{device.type}, every model in {args.precision}, random weights, "
+                                         f"median of {args.repeats}")  # fmt: skip
+        print(f"wrote {args.chart}")
     return 0
 
 
@@ -443,6 +467,7 @@ def _add_bench(sub) -> None:
     p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32")
     p.add_argument("--max-gib", type=float, help="skip runs estimated above this (default: 60%% of free memory)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--chart", metavar="PNG", help="also draw time and memory against N and k (charts extra)")
     p.set_defaults(func=_cmd_bench_attention)
     p = what.add_parser("model", help="parameters, MACs, latency and peak memory of a registered model")
     p.add_argument("name")
@@ -459,6 +484,7 @@ def _add_bench(sub) -> None:
     p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32",
                    help="every model in fp32, fp32 with TF32 matmuls, or bf16 autocast (default fp32)")  # fmt: skip
     p.add_argument("--repeats", type=_positive, default=2)
+    p.add_argument("--chart", metavar="PNG", help="also draw latency against parameters (charts extra)")
     p.set_defaults(func=_cmd_bench_peers)
 
 

@@ -187,6 +187,7 @@ class JobRunner:
 
     def _run(self, job: Job) -> None:
         job.state, job.started = "running", time.monotonic()
+        state, message = "error", ""
         try:
             restorer = self._restorer(job.options)
             image = job.image
@@ -197,7 +198,7 @@ class JobRunner:
             out, alpha = restorer.restore_with_alpha(image.pixels, image.alpha, job.name, progress)
             write_image(job.folder / "result.png", out, bit_depth=image.bit_depth, alpha=alpha)
             job.result_size = (out.shape[1], out.shape[0])
-            job.state = "done"
+            state = "done"
         except Exception as err:  # noqa: BLE001 - the job's page gets the one line, as the CLI prints it
             from ..cli import _user_failure
 
@@ -206,10 +207,10 @@ class JobRunner:
                 traceback.print_exception(err, file=sys.stderr)
                 message = (f"internal error (a bug in semanir, not your input): {type(err).__name__}: "
                            f"{(str(err).strip().splitlines() or [''])[0]}; the traceback is in the server's output")  # fmt: skip
-            job.message, job.state = message, "error"
         finally:
-            job.image, job.finished = None, time.monotonic()
-            self._evict()
+            job.image, job.finished, job.message = None, time.monotonic(), message
+            self._evict(keep_room_for=job)
+            job.state = state  # last: whoever sees the job finished sees everything it left done
 
     def _restorer(self, options: Options) -> Restorer:
         if options.task not in self._restorers:
@@ -219,10 +220,11 @@ class JobRunner:
             base, topk=options.k, self_ensemble=options.self_ensemble, bayer_pattern=options.bayer_pattern
         )
 
-    def _evict(self) -> None:
+    def _evict(self, keep_room_for: Job) -> None:
+        """Remove the oldest finished jobs, leaving ``keep`` with ``keep_room_for`` (finishing now)."""
         with self._lock:
-            finished = [job for job in self._jobs.values() if job.state in ("done", "error")]
-            old = finished[: max(0, len(finished) - self.keep)]
+            finished = [job for job in self._jobs.values() if job.state in ("done", "error") and job is not keep_room_for]
+            old = finished[: max(0, len(finished) + 1 - self.keep)]
             for job in old:
                 del self._jobs[job.id]
         for job in old:

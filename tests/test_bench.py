@@ -146,3 +146,92 @@ def test_tile_occupancy_counts_empty_tiles_in_any_token_order():
     assert probe.empty_tile_share(halves, raster, 4, 4) == 0.5
     # Interleaving the halves (0, 4, 1, 5, ...) puts keys of both halves in every tile.
     assert probe.empty_tile_share(halves, torch.tensor([[0, 4, 1, 5, 2, 6, 3, 7]]), 4, 4) == 0.0
+
+
+# --- --chart ------------------------------------------------------------------------------------
+
+pytest_matplotlib = pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None, reason="the charts extra (matplotlib) is not installed"
+)
+
+
+def _row(n, k, impl, time_ms, peak_mb, backward=False):
+    return {"n": n, "k": k, "impl": impl, "ran": impl, "backward": backward, "time_ms": time_ms, "peak_mb": peak_mb,
+            "vs_dense": None, "note": ""}  # fmt: skip
+
+
+@pytest_matplotlib
+def test_the_attention_chart_draws_time_and_memory_against_n_and_k(tmp_path):
+    from semanir.benchmarking.charts import attention_chart
+
+    rows = [_row(512, 64, "dense", 2.0, 10.0), _row(512, 64, "cpu", 1.0, 2.0),
+            _row(1024, 64, "dense", 8.0, 40.0), _row(1024, 64, "cpu", 3.0, None),  # memory not measured
+            _row(1024, 16, "dense", 8.0, None), _row(1024, 16, "cpu", 1.5, 1.0),
+            _row(1024, 16, "cpu", 4.0, 3.0, backward=True), _row(1024, 64, "cpu", 9.0, 6.0, backward=True),
+            _row(2048, 16, "mask", None, None)]  # fmt: skip - a skipped run, not drawn
+    figure = attention_chart(rows, tmp_path / "a.png", "title")
+    (time_n, memory_n), (time_k, memory_k) = [figure.axes[i : i + 2] for i in (0, 2)]
+    assert time_n.get_title() == "time per call against N (k = 64)"
+    assert time_k.get_title() == "time per call against k (N = 1024)"
+    lines = {line.get_label(): line for line in time_n.get_lines()}
+    assert sorted(lines) == ["cpu", "cpu fwd+bwd", "dense"]
+    assert list(lines["cpu"].get_xdata()) == [512, 1024] and list(lines["cpu"].get_ydata()) == [1.0, 3.0]
+    memory = {line.get_label(): list(line.get_ydata()) for line in memory_n.get_lines()}
+    assert memory["cpu"] == [2.0] and memory["dense"] == [10.0, 40.0]
+    by_k = {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in time_k.get_lines()}
+    assert by_k["cpu fwd+bwd"] == ([16, 64], [4.0, 9.0]) and by_k["cpu"] == ([16, 64], [1.5, 3.0])
+    memory_by_k = {line.get_label(): list(line.get_ydata()) for line in memory_k.get_lines()}
+    assert memory_by_k["dense"] == [40.0, 40.0]  # measured once per N: the same for every k
+    assert time_k.get_lines()[0].get_color() == time_n.get_lines()[0].get_color()  # one colour per impl
+    from PIL import Image
+
+    assert Image.open(tmp_path / "a.png").size == (1100, 800)
+
+
+@pytest_matplotlib
+def test_bench_attention_chart_from_the_command_line(tmp_path, capsys):
+    chart = tmp_path / "attn.png"
+    assert main(["bench", "attention", "--device", "cpu", "--n", "32", "64", "--k", "4", "--impl", "dense", "cpu",
+                 "--repeats", "1", "--chart", str(chart)]) == 0  # fmt: skip
+    assert f"wrote {chart}" in capsys.readouterr().out
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest_matplotlib
+def test_bench_peers_chart_draws_latency_against_parameters(tmp_path, capsys, monkeypatch):
+    from semanir.benchmarking import peers
+    from semanir.benchmarking.model import ModelFigures
+
+    def fake_run(device, repeats, sizes, precision_name):  # the measuring itself is tested above
+        return [(peer, ModelFigures(peer.name, int(peer.paper_params_m * 1e6), peer.paper_gmacs, (128, 128),
+                                    10.0 * (i + 1), (32, 32) if peer.task == "sr" else (64, 64), None, None))
+                for i, peer in enumerate(peers.PEERS)]  # fmt: skip
+
+    monkeypatch.setattr(peers, "check_extra", lambda: None)
+    monkeypatch.setattr(peers, "run", fake_run)
+    chart = tmp_path / "peers.png"
+    assert main(["bench", "peers", "--device", "cpu", "--chart", str(chart)]) == 0
+    assert f"wrote {chart}" in capsys.readouterr().out and chart.read_bytes()[:4] == b"\x89PNG"
+
+    from semanir.benchmarking.charts import peers_chart
+
+    entries = [{"task": p.task, "model": p.name, "params_m": p.paper_params_m, "gmacs": p.paper_gmacs,
+                "latency_ms": p.paper_ms, "latency_size": (128, 128)} for p in peers.PEERS]  # fmt: skip
+    figure = peers_chart(entries, tmp_path / "p.png")
+    sr, denoise = figure.axes
+    assert sr.get_title() == "latency against parameters (x4 SR, 128x128 LR input)"
+    assert denoise.get_title() == "latency against parameters (denoise, 128x128 input)"
+    points = sorted(tuple(map(float, c.get_offsets()[0])) for c in sr.collections)
+    assert points == sorted((p.paper_params_m, p.paper_ms) for p in peers.PEERS if p.task == "sr")
+    assert sorted(t.get_text().split("\n")[0] for t in denoise.texts) == ["Restormer", "SemanIR U-shape"]
+    assert sr.get_xlim()[0] == 0 and sr.get_ylim()[0] == 0
+
+
+@pytest.mark.parametrize("command", [["attention", "--n", "32", "--k", "4"], ["peers"]])
+def test_chart_without_matplotlib_is_one_line_before_measuring(tmp_path, capsys, monkeypatch, command):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    assert main(["bench", *command, "--device", "cpu", "--chart", str(tmp_path / "c.png")]) == 2
+    out = capsys.readouterr()
+    assert out.err.strip() == "semanir: error: --chart needs matplotlib: pip install 'semanir[charts]' (matplotlib)"
+    assert out.out == "" and not (tmp_path / "c.png").exists()

@@ -68,7 +68,8 @@ def test_test_prints_a_table_and_writes_json_and_images(tmp_path, capsys, weight
     assert "denoise_15_rgb" in out and "k=16" in out and out.strip().splitlines()[-1].startswith("mean")
     report = json.loads((tmp_path / "r.json").read_text())
     assert len(report["images"]) == 2 and np.isfinite(report["mean"]["psnr"])
-    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == ["img0.png", "img1.png"]
+    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == ["compare", "img0.png", "img1.png"]
+    assert sorted(p.name for p in (tmp_path / "saved" / "compare").iterdir()) == ["img0.png", "img1.png"]
 
 
 def test_sr_test_on_a_registered_set_layout(tmp_path, capsys, weights):

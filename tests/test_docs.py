@@ -10,6 +10,7 @@ from tests.data_support import REPO
 # space, a closing parenthesis or a #fragment.
 LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\(\s*<?([^)\s#>]*)")
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+IMAGE = re.compile(r"!\[[^\]\n]*\]\(\s*<?([^)\s#>]*)")
 
 
 def _pages():
@@ -56,3 +57,17 @@ def test_the_link_finder_finds_links():
     # Guards the test above against a pattern that silently matches nothing.
     links = list(_relative_links(REPO / "README.md"))
     assert "docs/cli.md" in links and "benchmarks/RESULTS.md" in links
+
+
+def test_every_picture_shown_exists_and_the_pictures_stay_small():
+    shown, missing = set(), []
+    for page in _pages():
+        for target in IMAGE.findall(FENCE.sub("", page.read_text())):
+            path = (page.parent / unquote(target)).resolve()
+            shown.add(path)
+            if not path.is_file():
+                missing.append(f"{page.relative_to(REPO)}: {target}")
+    assert not missing, missing
+    images = sorted((REPO / "docs" / "images").glob("*.png"))
+    assert images and {p.resolve() for p in images} <= shown, "a picture in docs/images/ that no page shows"
+    assert all(p.stat().st_size < 300_000 for p in images), [(p.name, p.stat().st_size) for p in images]

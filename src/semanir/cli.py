@@ -284,6 +284,31 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- serve --------------------------------------------------------------------------------------
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .pretrained import DEFAULT_PRESET, list_presets, preset_path
+    from .restoration import Restorer
+    from .serve import check_packages, serve
+    from .weights import model_from_weights
+
+    check_packages()  # before anything is loaded
+    device, dtype = _settings(args)
+    tasks = sorted(list_presets(), key=lambda name: name != DEFAULT_PRESET)  # the page's first choice: the default
+    if not tasks:
+        raise UsageError("this installation ships no presets to serve")
+    # Every preset loads now (a quarter of a second on a CPU), so that weights that do not load, or a
+    # --tile that does not fit a model, stop the server before the page opens, not on someone's upload.
+    # The tiling is the CLI's: automatic tiles fitted to memory unless --tile/--overlap say otherwise.
+    restorers = {}
+    for task in tasks:
+        model, meta = model_from_weights(preset_path(task))
+        restorers[task] = Restorer(model, meta.get("task") or task, args.tile, args.overlap, None, device, dtype)
+    serve(args.host, args.port, restorers.__getitem__, tasks, args.keep, int(args.max_upload_mb * 2**20))
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------------
 
 
@@ -346,6 +371,10 @@ def _cmd_bench_attention(args: argparse.Namespace) -> int:
     from .benchmarking.measure import Versions, format_table, parse_device
 
     device = parse_device(args.device)
+    if args.chart:
+        from .benchmarking.charts import check_matplotlib
+
+        check_matplotlib()  # before minutes of measuring, not after
     shape = bench.Shape(args.windows, args.heads, args.head_dim, args.dtype)
     grid = bench.default_grid(args.n, args.k)
     limit = None if args.max_gib is None else int(args.max_gib * 2**30)
@@ -355,6 +384,13 @@ def _cmd_bench_attention(args: argparse.Namespace) -> int:
     rows = bench.run(device, grid, args.impl, args.backward, args.repeats, shape, limit)
     print(format_table(*bench.as_table(rows)))
     _write_json(args.json, {"device": device.type, "versions": asdict(Versions.collect()), **bench.as_json(rows, shape)})
+    if args.chart:
+        from .benchmarking.charts import attention_chart
+
+        attention_chart(bench.as_json(rows, shape)["results"], args.chart,
+                        f"{device.type}, {shape.windows} windows x {shape.heads} heads x head dim {shape.head_dim}, "
+                        f"{shape.dtype}, median of {args.repeats}")  # fmt: skip
+        print(f"wrote {args.chart}")
     return 0
 
 
@@ -386,6 +422,10 @@ def _cmd_bench_peers(args: argparse.Namespace) -> int:
     from .benchmarking.measure import format_table, parse_device
 
     device = parse_device(args.device)
+    if args.chart:
+        from .benchmarking.charts import check_matplotlib
+
+        check_matplotlib()
     try:
         peers.check_extra()
     except ImportError as err:
@@ -395,7 +435,16 @@ def _cmd_bench_peers(args: argparse.Namespace) -> int:
     print(f"# MACs at the paper's sizes (SR x4: 128x128 LR, denoising: 256x256); latency median of {args.repeats} "
           f"after a warm-up, random weights, every model in {args.precision}; 'paper ms' is Table 3's GPU runtime, "
           "for reference only")  # fmt: skip
-    print(format_table(*peers.as_table(peers.run(device, args.repeats, sizes, args.precision))))
+    results = peers.run(device, args.repeats, sizes, args.precision)
+    print(format_table(*peers.as_table(results)))
+    if args.chart:
+        from .benchmarking.charts import peers_chart
+
+        entries = [{"task": peer.task, "model": peer.name, "params_m": fig.params / 1e6, "gmacs": fig.gmacs,
+                    "latency_ms": fig.latency_ms, "latency_size": fig.latency_size} for peer, fig in results]  # fmt: skip
+        peers_chart(entries, args.chart, f"{device.type}, every model in {args.precision}, random weights, "
+                                         f"median of {args.repeats}")  # fmt: skip
+        print(f"wrote {args.chart}")
     return 0
 
 
@@ -418,6 +467,7 @@ def _add_bench(sub) -> None:
     p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32")
     p.add_argument("--max-gib", type=float, help="skip runs estimated above this (default: 60%% of free memory)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--chart", metavar="PNG", help="also draw time and memory against N and k (charts extra)")
     p.set_defaults(func=_cmd_bench_attention)
     p = what.add_parser("model", help="parameters, MACs, latency and peak memory of a registered model")
     p.add_argument("name")
@@ -434,6 +484,7 @@ def _add_bench(sub) -> None:
     p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32",
                    help="every model in fp32, fp32 with TF32 matmuls, or bf16 autocast (default fp32)")  # fmt: skip
     p.add_argument("--repeats", type=_positive, default=2)
+    p.add_argument("--chart", metavar="PNG", help="also draw latency against parameters (charts extra)")
     p.set_defaults(func=_cmd_bench_peers)
 
 
@@ -470,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, default=3, choices=(1, 3), help="3 (RGB) or 1 (gray)")
     p.add_argument("--data", required=True, help="folder of images, or a root holding the --set")
     p.add_argument("--set", help="benchmark name under --data (Set5, CBSD68, ...)")
-    p.add_argument("--save", help="folder for the restored images")
+    p.add_argument("--save", help="folder for the restored images (and compare/: degraded | restored | truth crops)")
     p.add_argument("--json", nargs="?", const="-", help="JSON results to FILE (or to stdout)")
     p.add_argument("--limit", type=int, help="only the first N images")
     p.add_argument("--seed", type=int, default=0, help="base seed of the degradations (default 0)")
@@ -496,6 +547,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--impl", default="gather",
                    help="attention as ONNX ops: gather (K keys per query, default) or mask (dense with a -inf mask)")  # fmt: skip
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("serve", help="a page in the browser: drop an image, pick the task, compare, download")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")  # fmt: skip
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: cuda if present)")
+    p.add_argument("--precision", default="auto", help="auto (fp32 on CPU, bf16/fp16 on GPU), fp32, fp16, bf16")
+    p.add_argument("--tile", type=int, help="tile size in input pixels (default: automatic; 0 disables tiling)")
+    p.add_argument("--overlap", type=int, help="tile overlap in input pixels (default: tile/8)")
+    p.add_argument("--keep", type=_positive, default=16, help="finished results kept for download (default 16)")
+    p.add_argument("--max-upload-mb", type=float, default=256, help="largest image file taken (default 256)")
+    p.set_defaults(func=_cmd_serve)
 
     _add_bench(sub)
     return parser

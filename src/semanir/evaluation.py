@@ -90,6 +90,8 @@ def evaluate(
     Outputs are rounded to 8 bits before scoring, as saved results are; ``quantize_output=False``
     scores the raw floats (the degraded-input baseline: unclipped noise gives 20 log10(255/sigma)).
     ``measured``: rows of an earlier run by image name, taken as they are instead of restoring again.
+    ``save_dir`` gets each restored image as ``NAME.png`` and, in ``compare/NAME.png``, a side-by-side
+    crop of the degraded input, the restored image and the ground truth with their PSNRs.
     """
     from .data.io import write_image
 
@@ -104,10 +106,21 @@ def evaluate(
             row = {"name": name, **protocol.evaluate(to_hwc(out), to_hwc(target), quantize_output)}
             if save_dir is not None:
                 write_image(Path(save_dir) / f"{name}.png", np.clip(to_hwc(out), 0, 1))
+                # A folder of its own: scripts that score every PNG of save_dir see only the results.
+                picture = _comparison(inp, out, target, protocol, row["psnr"])
+                write_image(Path(save_dir) / "compare" / f"{name}.png", picture)
         result.rows.append(row)
         if on_image:
             on_image(row)
     return result
+
+
+def _comparison(inp: torch.Tensor, out: torch.Tensor, target: torch.Tensor, protocol: Protocol, psnr: float):
+    from .pictures import comparison
+
+    degraded = np.clip(to_hwc(identity_restorer(protocol)(inp.unsqueeze(0))[0]), 0, 1)  # SR: bicubic
+    clean = to_hwc(target)
+    return comparison(degraded, np.clip(to_hwc(out), 0, 1), clean, protocol.psnr(degraded, clean), psnr)
 
 
 def model_restorer(

@@ -11,6 +11,7 @@ import glob
 import io
 import os
 import struct
+import threading
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ _MAX_LEVEL = {8: 255.0, 16: 65535.0}
 _DTYPE = {8: np.uint8, 16: np.uint16}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_GRAY_ALPHA = 4  # the IHDR color type of a gray + alpha PNG
+_STDERR_SWAP = threading.Lock()
 
 
 class ImageError(UsageError):
@@ -90,22 +92,25 @@ def _check_jpeg_complete(data: bytes, path: Path) -> None:
 def _c_stderr_silenced():
     """Point file descriptor 2 at /dev/null: libpng and libjpeg print their own warnings there from C
     (not through OpenCV's logging), ahead of the one line that reports a bad file. Anything another
-    thread writes to stderr meanwhile is lost too; decoding is short and the CLI has one thread."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr to keep clean
-        saved = None
-    if saved is None:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    thread writes to stderr meanwhile is lost too; decoding is short. The lock serialises decoders
+    (``semanir serve`` decodes uploads in threads): two overlapping swaps could otherwise restore
+    each other's /dev/null and silence stderr for good."""
+    with _STDERR_SWAP:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr to keep clean
+            saved = None
+        if saved is None:
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 def read_image(path: str | os.PathLike) -> ImageFile:
@@ -117,6 +122,12 @@ def read_image(path: str | os.PathLike) -> ImageFile:
         data = path.read_bytes()
     except OSError as err:
         raise ImageError(f"{path}: cannot read ({err.strerror or err})") from None
+    return decode_image(data, path)
+
+
+def decode_image(data: bytes, path: str | os.PathLike) -> ImageFile:
+    """:func:`read_image` of a file's bytes (an upload); ``path`` names it in the messages."""
+    path = Path(path)
     if not data:
         raise ImageError(f"{path}: empty file, not an image")
     with _c_stderr_silenced():

@@ -126,6 +126,13 @@ class Protocol:
             "ssim": metrics.ssim(output, target, **kwargs),
         }
 
+    def psnr(self, output: np.ndarray, target: np.ndarray) -> float:
+        """The PSNR of :meth:`evaluate` (8-bit output) without the SSIM."""
+        if self.metric == "transweather":
+            return metrics.psnr_transweather(output, target)
+        output, target = quantize(to_float(output)), quantize(to_float(target))
+        return metrics.psnr(output, target, crop_border=self.crop_border, y_channel=self.y_channel)
+
 
 def get_protocol(task: str, level=None, channels: int = 3) -> Protocol:
     """The protocol for `task` at `level` (None picks the usual default: sigma 25, QF 40, x4).

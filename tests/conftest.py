@@ -11,6 +11,7 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 import semanir
+from semanir.models import SemanIRUNet
 
 # Import the kernel modules now, under the interpreter: a test that sets TRITON_INTERPRET=0 for a
 # moment (to check the error a GPU-less user sees) must not be the first to import them, or every
@@ -28,7 +29,7 @@ TINY_UNET = dict(
 
 
 def tiny_model(name: str, **overrides):
-    base = TINY_UNET if "unet" in name else TINY_COLUMNAR
+    base = TINY_UNET if issubclass(semanir.model_entry(name).cls, SemanIRUNet) else TINY_COLUMNAR
     torch.manual_seed(0)
     return semanir.create_model(name, **{**base, **overrides})
 

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from .errors import UsageError
+from .models.base import SemanIRBase
 
 EXPORT_IMPLS = ("gather", "mask")
 OPSET = 18
@@ -52,25 +53,15 @@ def check_packages() -> None:
         raise ExportError(f"semanir export needs {', '.join(missing)}: {_INSTALL}")
 
 
-def min_input_size(model: nn.Module) -> int:
-    """Smallest height and width the exported graph takes: the U-shape reflect-pads its input to a
-    multiple of 2**(levels-1), and a reflection cannot be longer than the map it mirrors."""
-    cfg = getattr(model, "config", {})
-    if cfg.get("arch") == "unet":
-        return 2 ** (len(cfg["dims"]) - 1)
-    return 1
-
-
 def check_exportable(model: nn.Module, impl: str) -> None:
     if impl not in EXPORT_IMPLS:
         raise ExportError(
             f"attention {impl!r} cannot be exported to ONNX (only the plain-PyTorch {' and '.join(EXPORT_IMPLS)} "
             "paths are standard ONNX operators)"
         )
-    cfg = getattr(model, "config", {})
-    if cfg.get("arch") not in ("unet", "columnar"):
+    if not isinstance(model, SemanIRBase):
         raise ExportError(f"{getattr(model, 'model_name', type(model).__name__)} is not a SemanIR model this export knows")
-    if cfg.get("shift_alternate"):
+    if model.config.get("shift_alternate"):
         # The half-window shift depends on whether the map is bigger than one window: a branch on
         # the input size that the graph would fix to the export example's.
         raise ExportError("models with shifted windows (shift_alternate) cannot be exported to ONNX yet")
@@ -90,7 +81,7 @@ def export_onnx(
     model.set_attn_impl(impl)
     if k is not None:
         model.set_topk(k)
-    low = min_input_size(model)
+    low = model.geometry().min_input_size
     # A batch of 2: the exporter fixes a dimension that is 1 in the example, and batch 1 would stay 1.
     example = torch.rand(2, model.in_chans, *EXAMPLE_SIZE, generator=torch.Generator().manual_seed(0))
     dims = {0: torch.export.Dim("batch", min=1, max=1024),

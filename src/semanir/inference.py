@@ -12,37 +12,24 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from .errors import UsageError
+from .models.base import Geometry, SemanIRBase
 
 DEFAULT_MEMORY_BUDGET = 3 * 1024**3  # bytes of activations per tile on the CPU
 
 
-@dataclass(frozen=True)
-class ModelGeometry:
-    scale: int  # output size / input size
-    granule: int  # tile sizes and steps are multiples of this
-    bytes_per_pixel: int  # rough activation memory per input pixel during inference
-
-
-def model_geometry(model: nn.Module) -> ModelGeometry:
-    cfg = getattr(model, "config", {})
-    if cfg.get("arch") == "unet":
-        dims = cfg["dims"]
-        factor = 2 ** (len(dims) - 1)
-        # Level l holds dims[l] channels on 1/4**l of the pixels; ~16 live maps of that size.
-        per_px = 16 * 4 * sum(d / 4**i for i, d in enumerate(dims))
-        return ModelGeometry(1, factor, int(per_px))
-    if cfg.get("arch") == "columnar":
-        scale = cfg["upscale"]
-        per_px = 16 * 4 * cfg["embed_dim"] + 3 * 4 * cfg.get("upsampler_dim", 64) * scale * scale
-        return ModelGeometry(scale, cfg["window_size"], int(per_px))
-    return ModelGeometry(getattr(model, "upscale", 1), 1, 4 * 64 * 16)
+def model_geometry(model: nn.Module) -> Geometry:
+    """The model's own descriptor; a plain module (a peer, a test double) is taken as a same-size,
+    3-channel model that tiles anywhere."""
+    if isinstance(model, SemanIRBase):
+        return model.geometry()
+    chans = getattr(model, "in_chans", 3)
+    return Geometry(getattr(model, "upscale", 1), chans, chans, 1, 4 * 64 * 16)
 
 
 def pick_device(name: str | None = None) -> torch.device:

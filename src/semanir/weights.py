@@ -30,9 +30,9 @@ def without_runtime_choices(model_config: dict) -> dict:
     return {k: v for k, v in model_config.items() if k != "attn_impl"}
 
 
-# Options that model configs of older files hold and models no longer take: random top-k moved to
-# the trainer (train.topk_choices, recorded under the file's "training"). Read and ignored.
-RETIRED_MODEL_OPTIONS = ("topk_choices", "topk_seed")
+# Keys older files stored that no model takes: "arch" (the registered class knows its own) and the
+# model-side random top-k (the trainer owns it now).
+RETIRED_MODEL_OPTIONS = ("arch", "topk_choices", "topk_seed")
 
 
 def decoded_metadata(raw: dict[str, str]) -> dict[str, Any]:
@@ -158,7 +158,6 @@ def model_from_weights(path: str | Path, model_name: str | None = None, **overri
         raise WeightsError(f"{path} does not say which model it belongs to; pass --model NAME")
     # without_runtime_choices also serves files written before attn_impl was left out of them.
     config = without_runtime_choices(meta.get("model_config") or {}) if name == meta.get("model_name") else {}
-    config.pop("arch", None)
     for key in RETIRED_MODEL_OPTIONS:
         config.pop(key, None)
     config.update(overrides)

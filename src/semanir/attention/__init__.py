@@ -16,9 +16,6 @@ from .reference import dense_attention, gather_attention, mask_attention
 
 AUTO = "auto"
 
-_last_implementation: str | None = None
-
-
 class ImplementationUnavailable(UsageError, RuntimeError):
     """An implementation that exists but cannot run here (missing package, wrong device)."""
 
@@ -110,14 +107,12 @@ def resolve_implementation(
     return impl
 
 
-def last_implementation() -> str | None:
-    """The implementation the most recent ``key_semantic_attention`` call actually ran."""
-    return _last_implementation
-
-
 def key_semantic_attention(q, k, v, index, bias_table, window, impl: str = "gather") -> torch.Tensor:
-    """Attention of every query over its K dictionary keys (see ``reference`` for the layout)."""
-    global _last_implementation
+    """Attention of every query over its K dictionary keys (see ``reference`` for the layout).
+
+    ``impl`` runs as ``resolve_implementation`` resolves it for these tensors: call that to know
+    which one ran (models record it per layer: ``SemanIRBase.implementations_ran``).
+    """
     if q.dim() != 4 or q.shape != k.shape or k.shape != v.shape:
         raise ValueError(f"q, k, v must share a (B, H, N, D) shape, got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
     if not q.dtype == k.dtype == v.dtype:
@@ -130,7 +125,6 @@ def key_semantic_attention(q, k, v, index, bias_table, window, impl: str = "gath
     if bias_table.shape != (h, table_size(window)):
         raise ValueError(f"bias_table must be (H={h}, T={table_size(window)}), got {tuple(bias_table.shape)}")
     name = resolve_implementation(impl, q.device, n, index.shape[-1], q.dtype)
-    _last_implementation = name
     return BACKENDS[name].run(q, k, v, index, bias_table, window)
 
 
@@ -146,7 +140,6 @@ __all__ = [
     "dense_attention",
     "gather_attention",
     "key_semantic_attention",
-    "last_implementation",
     "mask_attention",
     "relative_coords_table",
     "resolve_implementation",

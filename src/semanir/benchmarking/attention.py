@@ -23,7 +23,6 @@ from ..attention import (
     clip_topk,
     dense_attention,
     key_semantic_attention,
-    last_implementation,
     resolve_implementation,
     table_size,
 )
@@ -166,10 +165,7 @@ def run(
                     continue
                 fn = _call(ran, q, key, v, bias, tokens, index, window, bwd)
                 first = median_seconds(fn, device, repeats=1, warmup=1)  # compile/warm-up, then one timing
-                if impl not in ("dense", "dictionary"):
-                    row.ran = last_implementation()
-                else:
-                    row.ran = impl
+                row.ran = ran
                 if first * repeats > call_budget_s:
                     seconds = first
                     row.note = f"1 run (a call takes {first:.0f} s)"

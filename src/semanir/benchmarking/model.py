@@ -15,7 +15,6 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..attention import last_implementation
 from ..models import SemanIRBase
 from .measure import median_seconds, peak_memory_bytes
 
@@ -77,7 +76,7 @@ def profile(
             return model(x)
 
     seconds = median_seconds(forward, device, repeats=repeats, warmup=warmup)
-    ran = last_implementation() if isinstance(model, SemanIRBase) else None
+    ran = ", ".join(model.implementations_ran()) if isinstance(model, SemanIRBase) else None
     peak = peak_memory_bytes(forward, device) if measure_memory else None
     return ModelFigures(
         name, params, macs / 1e9, mac_size, seconds * 1e3, latency_size, None if peak is None else peak / 2**20, ran

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import UsageError
-from .base import SemanIRBase, init_weights
+from .base import Geometry, SemanIRBase, init_weights
 from .layers import SemanIRStage, channel_layer_norm
 
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
@@ -65,13 +65,7 @@ class SemanIRColumnar(SemanIRBase):
         bicubic_skip: bool = False,
     ):
         super().__init__()
-        self.config = {
-            "arch": "columnar", "upscale": upscale, "in_chans": in_chans, "embed_dim": embed_dim,
-            "depths": list(depths), "num_heads": num_heads if isinstance(num_heads, int) else list(num_heads),
-            "window_size": window_size, "mlp_ratio": mlp_ratio, "upsampler_dim": upsampler_dim,
-            "img_range": img_range, "attn_impl": attn_impl, "topk": topk,
-            "include_self": include_self, "shift_alternate": shift_alternate, "bicubic_skip": bicubic_skip,
-        }  # fmt: skip
+        self._record_config(locals())
         if bicubic_skip and upscale == 1:
             raise UsageError("bicubic_skip applies to upscale > 1 (upscale=1 already has a global residual)")
         self.in_chans = in_chans
@@ -105,6 +99,11 @@ class SemanIRColumnar(SemanIRBase):
 
     def iter_stages(self):
         return list(self.body)
+
+    def geometry(self) -> Geometry:
+        c = self.config
+        per_px = 16 * 4 * c["embed_dim"] + 3 * 4 * c["upsampler_dim"] * c["upscale"] ** 2
+        return Geometry(c["upscale"], self.in_chans, self.in_chans, c["window_size"], int(per_px))
 
     def forward(self, x: torch.Tensor, topk: int | None = None) -> torch.Tensor:
         self._check_input(x)

@@ -17,6 +17,7 @@ from ..attention import (
     check_implementation,
     clip_topk,
     key_semantic_attention,
+    resolve_implementation,
     relative_coords_table,
 )
 
@@ -107,6 +108,7 @@ class KeySemanticAttention(nn.Module):
             raise UsageError(f"dim {dim} is not divisible by num_heads {num_heads}")
         self.num_heads = num_heads
         self.attn_impl = check_implementation(attn_impl)
+        self.ran: str | None = None
         self.qkv = nn.Linear(dim, dim * 3)
         self.logit_scale = nn.Parameter(torch.full((num_heads, 1, 1), math.log(10.0)))
         self.position_bias = ContinuousPositionBias(num_heads, nominal_window)
@@ -127,12 +129,15 @@ class KeySemanticAttention(nn.Module):
         # Inference on big images: bound the N x N logits of the mask path by window chunks.
         # (Not in an ONNX export: its window count is a symbol, and the runtime sizes its own buffers.)
         exporting = torch.compiler.is_exporting()
+        impl = resolve_implementation(self.attn_impl, q.device, n, index.shape[-1], q.dtype)
+        if not torch.compiler.is_compiling():  # a traced graph holds no Python state
+            self.ran = impl  # what this layer's last forward ran (SemanIRBase.implementations_ran)
         step = 1 if exporting else max(1, INFERENCE_CHUNK_BYTES // (self.num_heads * n * n * 4))
         if torch.is_grad_enabled() or exporting or b <= step:
-            out = key_semantic_attention(q, k, v, index, bias, window, self.attn_impl)
+            out = key_semantic_attention(q, k, v, index, bias, window, impl)
         else:
             out = torch.cat([
-                key_semantic_attention(q[i : i + step], k[i : i + step], v[i : i + step], index[i : i + step], bias, window, self.attn_impl)
+                key_semantic_attention(q[i : i + step], k[i : i + step], v[i : i + step], index[i : i + step], bias, window, impl)
                 for i in range(0, b, step)
             ])  # fmt: skip
         return self.proj(out.transpose(1, 2).reshape(b, n, c))

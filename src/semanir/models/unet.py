@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import UsageError
-from .base import SemanIRBase, init_weights
+from .base import Geometry, SemanIRBase, init_weights
 from .layers import SemanIRStage, pad_to_multiple
 
 
@@ -66,14 +66,7 @@ class SemanIRUNet(SemanIRBase):
     ):
         super().__init__()
         out_chans = in_chans if out_chans is None else out_chans
-        self.config = {
-            "arch": "unet", "in_chans": in_chans, "out_chans": out_chans, "dims": list(dims),
-            "num_heads": list(num_heads), "encoder_depths": list(encoder_depths),
-            "decoder_depths": list(decoder_depths), "final_depth": final_depth,
-            "window_size": window_size, "mlp_ratio": mlp_ratio, "ffn": ffn, "sampling": sampling,
-            "skip": skip, "attn_impl": attn_impl, "topk": topk,
-            "include_self": include_self, "shift_alternate": shift_alternate,
-        }  # fmt: skip
+        self._record_config(locals())
         levels = len(dims)
         for name, seq in (("num_heads", num_heads), ("encoder_depths", encoder_depths), ("decoder_depths", decoder_depths)):
             if len(seq) != levels:
@@ -111,6 +104,14 @@ class SemanIRUNet(SemanIRBase):
 
     def iter_stages(self):
         return [*self.encoder, *self.decoder, self.final]
+
+    def geometry(self) -> Geometry:
+        dims, factor = self.config["dims"], 2 ** (self.levels - 1)
+        # Level l holds dims[l] channels on 1/4**l of the pixels; ~16 live maps of that size.
+        per_px = 16 * 4 * sum(d / 4**i for i, d in enumerate(dims))
+        # The input is reflect-padded to a multiple of ``factor``: a reflection cannot be longer
+        # than the map it mirrors, so a traced graph needs at least ``factor`` pixels.
+        return Geometry(1, self.in_chans, self.config["out_chans"], factor, int(per_px), min_input_size=factor)
 
     def forward(self, x: torch.Tensor, topk: int | None = None) -> torch.Tensor:
         self._check_input(x)

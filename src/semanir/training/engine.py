@@ -83,7 +83,7 @@ class EMA:
 
     def __init__(self, model: torch.nn.Module, decay: float):
         self.decay = decay
-        self.model = create_model(model.model_name, **_model_kwargs(model.config)).to(next(model.parameters()).device)
+        self.model = create_model(model.model_name, **model.config).to(next(model.parameters()).device)
         self.model.load_state_dict(model.state_dict())
         self.model.requires_grad_(False).eval()
 
@@ -101,10 +101,6 @@ def _builds_the_same_model(section: dict, model: torch.nn.Module) -> bool:
     except (UsageError, TypeError):
         return False
     return without_runtime_choices(built.config) == without_runtime_choices(model.config)
-
-
-def _model_kwargs(config: dict) -> dict:
-    return {k: v for k, v in config.items() if k != "arch"}
 
 
 def _build_optimizer(params, cfg_opt: dict) -> torch.optim.Optimizer:

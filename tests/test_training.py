@@ -17,7 +17,9 @@ import torch
 from safetensors.torch import load_file
 
 from semanir.config import ConfigError, load_config
-from semanir.training.engine import Trainer, TrainingError, learning_rate, topk_for_iteration
+from semanir.training.engine import Trainer, TrainingError
+from semanir.training.optim import learning_rate
+from semanir.training.sampling import topk_for_iteration
 from semanir.weights import read_weights, total_iterations
 from tests.data_support import REPO
 from tests.helpers import make_images, run_cli, stale_temporary

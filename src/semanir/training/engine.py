@@ -9,17 +9,13 @@ draws the same k.
 
 from __future__ import annotations
 
-import csv
 import random
 import signal
-import sys
 import time
-from itertools import count
 from pathlib import Path
 
-import numpy as np
 import torch
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 
 from .. import __version__, create_model
 from ..config import ConfigError, dump_config
@@ -33,6 +29,9 @@ from .distributed import (
     all_ranks_agree, any_rank, barrier, cleanup, group_timeout, init_distributed, max_parameter_divergence,
 )  # fmt: skip
 from .losses import build_loss
+from .logs import RunLogger, progress_bar
+from .optim import EMA, amp_dtype, build_optimizer, learning_rate
+from .sampling import GlobalIndexSampler, checked_topk_choices, leave_stop_signals_to_the_trainer, topk_for_iteration
 
 CHECKPOINT_NAME = "last.pt"
 
@@ -41,59 +40,7 @@ class TrainingError(UsageError, RuntimeError):
     """A run that cannot go on; the message is one line and says what is left on disk."""
 
 
-def topk_for_iteration(choices, seed: int, iteration: int) -> int | None:
-    """The random k of one iteration (Sec. 3.3); None (the model's own topk) without choices.
-    The trainer is its only owner: a function of (seed, iteration), the same on every rank and
-    after a resume."""
-    if not choices:
-        return None
-    return int(choices[np.random.default_rng([seed, iteration, 0x70]).integers(len(choices))])
-
-
-def checked_topk_choices(choices) -> list[int] | None:
-    if choices is None:
-        return None
-    if not choices or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in choices):
-        raise ConfigError(f"train.topk_choices must be null (the model's fixed topk) or positive integers, got {choices!r}")
-    return [int(c) for c in choices]
-
-
-class GlobalIndexSampler(Sampler):
-    """Yields this rank's item indices of iterations start, start+1, ... forever."""
-
-    def __init__(self, start_iteration: int, batch_per_rank: int, rank: int, world: int):
-        self.start, self.batch, self.rank, self.world = start_iteration, batch_per_rank, rank, world
-
-    def __iter__(self):
-        for it in count(self.start):
-            first = (it * self.world + self.rank) * self.batch
-            yield from range(first, first + self.batch)
-
-
-def learning_rate(cfg_train: dict, iteration: int) -> float:
-    """Base lr, halved (``gamma``) at each milestone passed, with an optional linear warm-up."""
-    base = cfg_train["optimizer"]["lr"]
-    lr = base * cfg_train["gamma"] ** sum(iteration >= m for m in cfg_train["milestones"])
-    warm = cfg_train["warmup_iterations"]
-    return lr * min(1.0, (iteration + 1) / warm) if warm else lr
-
-
-class EMA:
-    """Exponential moving average of the weights (kept in fp32 beside the model)."""
-
-    def __init__(self, model: torch.nn.Module, decay: float):
-        self.decay = decay
-        self.model = create_model(model.model_name, **model.config).to(next(model.parameters()).device)
-        self.model.load_state_dict(model.state_dict())
-        self.model.requires_grad_(False).eval()
-
-    @torch.no_grad()
-    def update(self, model: torch.nn.Module) -> None:
-        for e, p in zip(self.model.parameters(), model.parameters()):
-            e.lerp_(p.detach(), 1.0 - self.decay)
-
-
-def _builds_the_same_model(section: dict, model: torch.nn.Module) -> bool:
+def builds_the_same_model(section: dict, model: torch.nn.Module) -> bool:
     """Whether a config's model section builds ``model``'s architecture in other words: the
     shipped sizes were options of semanir_unet_color before they were registered by name."""
     try:
@@ -101,24 +48,6 @@ def _builds_the_same_model(section: dict, model: torch.nn.Module) -> bool:
     except (UsageError, TypeError):
         return False
     return without_runtime_choices(built.config) == without_runtime_choices(model.config)
-
-
-def _build_optimizer(params, cfg_opt: dict) -> torch.optim.Optimizer:
-    kind = cfg_opt["type"].lower()
-    kwargs = dict(lr=cfg_opt["lr"], betas=tuple(cfg_opt["betas"]), weight_decay=cfg_opt["weight_decay"])
-    if kind == "adamw":
-        return torch.optim.AdamW(params, **kwargs)
-    if kind == "adam":
-        return torch.optim.Adam(params, **kwargs)
-    raise ConfigError(f"unknown optimizer {cfg_opt['type']!r}; choose adamw or adam")
-
-
-def _amp_dtype(setting: str, device: torch.device) -> torch.dtype | None:
-    if device.type != "cuda" or setting == "off":
-        return None
-    if setting == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"bf16": torch.bfloat16, "fp16": torch.float16}[setting]
 
 
 class Trainer:
@@ -138,10 +67,10 @@ class Trainer:
         self.topk_choices = checked_topk_choices(t["topk_choices"])
         self.model = create_model(cfg["model"]["name"], **{k: v for k, v in cfg["model"].items() if k != "name"})
         self.model.to(self.dist.device)
-        self.optimizer = _build_optimizer(self.model.parameters(), t["optimizer"])
+        self.optimizer = build_optimizer(self.model.parameters(), t["optimizer"])
         self.loss_fn = build_loss(t).to(self.dist.device)
         self.ema = EMA(self.model, t["ema_decay"]) if t["ema_decay"] else None
-        self.amp_dtype = _amp_dtype(t["amp"], self.dist.device)
+        self.amp_dtype = amp_dtype(t["amp"], self.dist.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.iteration = 0
         self.bad_steps = 0
@@ -179,7 +108,7 @@ class Trainer:
             raise TrainingError(f"cannot read checkpoint {path}: {str(err).splitlines()[0]}") from None
         # The attention implementation may change between runs: every one computes the same function.
         saved, wanted = (without_runtime_choices(c) for c in (state.get("config", {}).get("model", {}), self.cfg["model"]))
-        if saved != wanted and not _builds_the_same_model(saved, self.model):
+        if saved != wanted and not builds_the_same_model(saved, self.model):
             raise TrainingError(f"{path} was trained with model {saved}, not {wanted}")
         try:
             load_state_dict_checked(self.model, state["model"], str(path))
@@ -270,7 +199,7 @@ class Trainer:
         workers = int(d["workers"])
         return DataLoader(
             self.train_set, batch_size=per_rank, sampler=sampler, num_workers=workers,
-            worker_init_fn=_leave_stop_signals_to_the_trainer,
+            worker_init_fn=leave_stop_signals_to_the_trainer,
             pin_memory=self.dist.device.type == "cuda", persistent_workers=workers > 0,
             prefetch_factor=2 if workers > 0 else None,
         )  # fmt: skip
@@ -335,7 +264,7 @@ class Trainer:
     def fit(self) -> dict:
         t = self.cfg["train"]
         total = int(t["iterations"])
-        logger = _Logger(self.out, self.iteration, self.dist.is_main)
+        logger = RunLogger(self.out, self.iteration, self.dist.is_main)
         if self.dist.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             for folder in (self.out, self.ckpt_path.parent, self.out / "weights"):  # what a kill -9 left
@@ -345,7 +274,7 @@ class Trainer:
             if timeout is not None:
                 print(f"{self.dist.world} ranks, collective timeout {timeout.total_seconds() / 60:g} min", flush=True)
         self.model.train()
-        bar = _progress(self.iteration, total, self.show_progress)
+        bar = progress_bar(self.iteration, total, self.show_progress)
         loader = iter(self._loader()) if self.iteration < total else None
         last_loss, tick, tick_it = None, time.perf_counter(), self.iteration
         previous_handlers = self._install_signal_handlers()
@@ -405,78 +334,6 @@ class Trainer:
         return {"iteration": self.iteration, "loss": last_loss, "divergence": divergence}
 
 
-class _Logger:
-    """CSV files always; TensorBoard too when it is installed."""
-
-    def __init__(self, out: Path, start: int, active: bool):
-        self.active = active
-        self.tb = None
-        if not active:
-            return
-        out.mkdir(parents=True, exist_ok=True)
-        self.train_csv = _ResumableCsv(out / "train_log.csv", ["iteration", "loss", "lr", "iterations_per_s"], start)
-        self.val_csv = _ResumableCsv(out / "val_log.csv", ["iteration", "psnr", "ssim"], start)
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.tb = SummaryWriter(str(out / "tensorboard"), purge_step=start + 1)
-        except ImportError:
-            self.tb = None
-
-    def train(self, it, loss, lr, rate):
-        if not self.active:
-            return
-        self.train_csv.write([it, "" if loss is None else f"{loss:.6f}", f"{lr:.3e}", f"{rate:.3f}"])
-        print(f"iteration {it}: loss {loss if loss is None else round(loss, 5)}, lr {lr:.2e}, {rate:.2f} it/s", flush=True)
-        if self.tb and loss is not None:
-            self.tb.add_scalar("train/loss", loss, it)
-            self.tb.add_scalar("train/lr", lr, it)
-
-    def val(self, it, scores):
-        if not self.active:
-            return
-        self.val_csv.write([it, f"{scores['psnr']:.4f}", f"{scores['ssim']:.5f}"])
-        if self.tb:
-            for key, value in scores.items():
-                self.tb.add_scalar(f"val/{key}", value, it)
-
-    def close(self):
-        if self.tb:
-            self.tb.close()
-
-
-class _ResumableCsv:
-    """Appends rows; on resume, first drops the rows logged after the checkpoint."""
-
-    def __init__(self, path: Path, header: list[str], start: int):
-        self.path = path
-        rows = []
-        if path.is_file():
-            with open(path, newline="") as f:
-                rows = [r for r in csv.reader(f)][1:]
-            rows = [r for r in rows if r and r[0].isdigit() and int(r[0]) <= start]
-        with open(path, "w", newline="") as f:
-            csv.writer(f).writerows([header, *rows])
-
-    def write(self, row):
-        with open(self.path, "a", newline="") as f:
-            csv.writer(f).writerow(row)
-
-
-def _leave_stop_signals_to_the_trainer(worker_id: int) -> None:
-    # A SIGTERM/SIGINT sent to the whole process group (Ctrl-C, pkill, a cluster's scheduler)
-    # would otherwise kill the data workers first and the loader would fail before the trainer
-    # could save its checkpoint; the trainer stops them itself once it has saved.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _progress(start: int, total: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(initial=start, total=total, disable=not enabled, dynamic_ncols=True, unit="it", file=sys.stderr)
-
-
 def _default_data(cfg: dict):
     from .data_setup import build_datasets
 
@@ -487,4 +344,4 @@ def train(cfg: dict, resume: str | None = "auto") -> dict:
     return Trainer(cfg, resume=resume).fit()
 
 
-__all__ = ["Trainer", "TrainingError", "checked_topk_choices", "learning_rate", "topk_for_iteration", "train"]
+__all__ = ["Trainer", "TrainingError", "train"]

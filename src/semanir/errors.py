@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 import signal
+import sys
 
 
 class UsageError(ValueError):
@@ -25,6 +26,24 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, message: str, signum: int = signal.SIGINT):
         super().__init__(message)
         self.signum = int(signum)
+
+
+def first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def user_message(err: Exception) -> str | None:
+    """The one line for a failure the user can act on; None for a bug in semanir. The CLI prints it
+    and exits 2; ``semanir serve`` shows it on the job's page."""
+    if isinstance(err, UsageError):
+        return first_line(err)
+    if isinstance(err, OSError):  # the file system said no: full disk, permissions, a vanished file
+        return f"{err.filename}: {err.strerror}" if err.filename and err.strerror else first_line(err)
+    torch = sys.modules.get("torch")
+    if isinstance(err, MemoryError) or (torch is not None and isinstance(err, torch.cuda.OutOfMemoryError)):
+        return f"out of memory ({first_line(err)}); try smaller tiles (--tile) or another --device"
+    return None
 
 
 _KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string", list: "a list"}

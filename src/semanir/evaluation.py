@@ -123,6 +123,23 @@ def _comparison(inp: torch.Tensor, out: torch.Tensor, target: torch.Tensor, prot
     return comparison(degraded, np.clip(to_hwc(out), 0, 1), clean, protocol.psnr(degraded, clean), psnr)
 
 
+def benchmark_dataset(data: str | Path, set_name: str | None, protocol: Protocol, seed: int = 0):
+    """The images ``semanir test`` scores: the benchmark ``set_name`` under the root ``data``, or the
+    folder ``data`` itself (paired protocols: its ``input/`` and ``target/`` folders)."""
+    from .data.benchmarks import get_benchmark
+    from .data.datasets import PairedFolderDataset, TestDataset
+
+    if set_name:
+        bench = get_benchmark(set_name)
+        if bench.paired:
+            return PairedFolderDataset(bench.pairs(data))
+        return TestDataset(bench.images(data), protocol, base_seed=seed)
+    data = Path(data)
+    if protocol.paired:
+        return PairedFolderDataset.from_folders(data / "input", data / "target")
+    return TestDataset(data, protocol, base_seed=seed)
+
+
 def model_restorer(
     model: nn.Module, device, dtype=torch.float32, tile=None, overlap=None, topk=None, self_ensemble=False, task=None
 ):

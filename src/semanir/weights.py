@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .fileio import atomic_write
-from .errors import UsageError
+from .errors import UsageError, first_line
 from .registry import create_model
 
 FORMAT_VERSION = "1"
@@ -89,7 +89,7 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
                 meta = dict(f.metadata() or {})
             return load_file(str(path)), meta
         except (SafetensorError, OSError, ValueError) as err:
-            raise WeightsError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
+            raise WeightsError(f"{path}: not a readable safetensors file ({first_line(err)})") from None
     try:
         with warnings.catch_warnings():  # the refusal below says all there is to say
             warnings.simplefilter("ignore")
@@ -104,7 +104,7 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
             "(it reads tensors and plain containers only)"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise WeightsError(f"{path}: not a readable PyTorch weights file ({_first_line(err)})") from None
+        raise WeightsError(f"{path}: not a readable PyTorch weights file ({first_line(err)})") from None
     return _unwrap_state_dict(obj, path), {}
 
 
@@ -166,6 +166,14 @@ def model_from_weights(path: str | Path, model_name: str | None = None, **overri
     return model.eval(), meta
 
 
+def file_identity(path: str | Path) -> list:
+    """Path, size and mtime of a weights file: other weights, other results (``semanir test`` keeps
+    it with the results it may reuse)."""
+    path = Path(path)
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
 def _decode(value: str) -> Any:
     try:
         return json.loads(value)
@@ -176,8 +184,3 @@ def _decode(value: str) -> Any:
 def _few(items: list[str], limit: int = 3) -> str:
     more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
     return ", ".join(items[:limit]) + more
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__

@@ -24,7 +24,7 @@ from typing import Callable
 
 from ..data.degradations import BAYER_PATTERNS
 from ..data.io import ImageFile, decode_image, write_image
-from ..errors import UsageError
+from ..errors import UsageError, user_message
 from ..restoration import Restorer
 
 # The labels the page shows for the shipped presets; another preset shows its name.
@@ -200,9 +200,7 @@ class JobRunner:
             job.result_size = (out.shape[1], out.shape[0])
             state = "done"
         except Exception as err:  # noqa: BLE001 - the job's page gets the one line, as the CLI prints it
-            from ..cli import _user_failure
-
-            message = _user_failure(err)
+            message = user_message(err)
             if message is None:
                 traceback.print_exception(err, file=sys.stderr)
                 message = (f"internal error (a bug in semanir, not your input): {type(err).__name__}: "

@@ -25,9 +25,10 @@ from semanir.data.benchmarks import get_benchmark
 from semanir.data.datasets import TestDataset, to_chw
 from semanir.data.degradations import bayer_mosaic
 from semanir.data.io import ImageError, quantize
-from semanir.data.protocols import DEMOSAIC_PATTERN, get_protocol
+from semanir.data.protocols import get_protocol
 from semanir.evaluation import evaluate, identity_restorer, model_restorer, to_hwc
 from semanir.pretrained import list_presets, preset_path
+from semanir.tasks.demosaic import DEMOSAIC_PATTERN
 from semanir.weights import model_from_weights, total_iterations
 
 # (task, channels) -> [(set, levels)]

@@ -1,6 +1,7 @@
 """semanir: SemanIR (NeurIPS 2024), key-semantic dictionary attention for image restoration."""
 
 from . import models as _models  # noqa: F401  (registers the models)
+from . import tasks as _tasks  # noqa: F401  (registers the tasks)
 from .registry import create_model, list_models, model_entry
 from .restoration import Restorer, load
 

@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 from .data.protocols import Protocol
-from .inference import Fp32Fallback, restore_mosaic, restore_tensor
+from .inference import Fp32Fallback, restore_tensor, restore_views
+from .tasks import get_task
 
 
 @dataclass
@@ -143,18 +144,18 @@ def benchmark_dataset(data: str | Path, set_name: str | None, protocol: Protocol
 def model_restorer(
     model: nn.Module, device, dtype=torch.float32, tile=None, overlap=None, topk=None, self_ensemble=False, task=None
 ):
-    """``restore`` for :func:`evaluate`; the model stays fp32, a lower ``dtype`` runs under autocast."""
+    """``restore`` for :func:`evaluate`; the model stays fp32, a lower ``dtype`` runs under autocast.
+    ``task`` (a name) may have its own self-ensemble views (demosaicking turns the mosaic)."""
     model = model.to(device).eval()
     run = dict(tile=tile, overlap=overlap, topk=topk, device=device, dtype=dtype, fallback=Fp32Fallback())
-    if task == "demosaic" and self_ensemble:
-        from .data.degradations import bayer_mosaic
-        from .data.protocols import DEMOSAIC_PATTERN
+    if task and self_ensemble:
+        spec = get_task(task)
 
-        # The protocol's input is Malvar's output, which keeps every measured sample: re-mosaicking
-        # it gives back the mosaic, whose 8 views restore_mosaic demosaics.
         def ensemble(x: torch.Tensor) -> torch.Tensor:
-            cfa = bayer_mosaic(to_hwc(x[0]), DEMOSAIC_PATTERN)
-            return restore_mosaic(model, cfa, DEMOSAIC_PATTERN, self_ensemble=True, **run)
+            view = spec.ensemble_views(to_hwc(x[0]))
+            if view is None:
+                return restore_tensor(model, x, self_ensemble=True, **run)
+            return restore_views(model, view, self_ensemble=True, **run)
 
         return ensemble
     return lambda x: restore_tensor(model, x, self_ensemble=self_ensemble, **run)
@@ -162,12 +163,10 @@ def model_restorer(
 
 def identity_restorer(protocol: Protocol):
     """The degraded input itself (bicubic-upscaled for SR): the baseline row of every table."""
-    if protocol.task != "sr":
-        return lambda x: x
     from .data.datasets import to_chw
-    from .data.degradations import bicubic_upscale
 
-    def upscale(x: torch.Tensor) -> torch.Tensor:
-        return to_chw(bicubic_upscale(to_hwc(x[0]), protocol.scale)).unsqueeze(0)
+    def baseline(x: torch.Tensor) -> torch.Tensor:
+        out = protocol.spec.baseline(protocol, to_hwc(x[0]))
+        return to_chw(out).unsqueeze(0)
 
-    return upscale
+    return baseline

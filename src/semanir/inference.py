@@ -129,23 +129,15 @@ def check_tiling(tile: int, overlap: int | None, granule: int) -> tuple[int, int
 DIHEDRAL = [(turns, mirror) for turns in range(4) for mirror in (False, True)]
 
 
-def restore_mosaic(
-    model: nn.Module, cfa, pattern: str = "RGGB", self_ensemble: bool = False, progress=None, **run
-) -> torch.Tensor:
-    """Demosaic an HxW Bayer mosaic in [0, 1]: MATLAB's demosaic, then ``model`` (App. A.1).
-
-    Any layout is re-phased as RGGB first, the layout the shipped demosaicker learnt. A mirror or a
-    quarter turn of a mosaic is a mosaic of another layout, so ``self_ensemble`` turns the mosaic
-    itself (not Malvar's output, whose artifacts would land on the wrong sites) and demosaics each of
-    the 8 views the same way. ``run`` is passed to :func:`restore_tensor`; returns (1, 3, H, W).
-    """
-    from .data.degradations import demosaic_malvar, pad_to_rggb, transform_mosaic
+def restore_views(model: nn.Module, view, self_ensemble: bool = False, progress=None, **run) -> torch.Tensor:
+    """Restore an input that the model takes only through ``view(turns, mirror)`` -> (HxWxC model
+    input, top, left): a task's raw input (a Bayer mosaic), turned before it is adapted. Each view's
+    result is cropped by (top, left) and turned back; ``self_ensemble`` averages all 8 views.
+    ``run`` is passed to :func:`restore_tensor`; returns (1, C, H, W)."""
 
     def restore_view(turns: int, mirror: bool, step) -> torch.Tensor:
-        view, layout = transform_mosaic(cfa, pattern, turns, mirror)
-        padded, top, left = pad_to_rggb(view, layout)
-        rgb = demosaic_malvar(padded, "RGGB")
-        x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).unsqueeze(0)
+        hwc, top, left = view(turns, mirror)
+        x = torch.from_numpy(np.ascontiguousarray(hwc.transpose(2, 0, 1))).unsqueeze(0)
         return restore_tensor(model, x, progress=step, **run)[:, :, top:, left:]
 
     return _average_views(restore_view, DIHEDRAL if self_ensemble else DIHEDRAL[:1], progress)

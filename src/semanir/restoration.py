@@ -18,7 +18,8 @@ from torch import nn
 
 from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, quantize, read_image, to_float, write_image
 from .errors import UsageError
-from .inference import Fp32Fallback, check_tiling, model_geometry, pick_device, pick_dtype, restore_mosaic, restore_tensor
+from .inference import Fp32Fallback, check_tiling, model_geometry, pick_device, pick_dtype, restore_tensor, restore_views
+from .tasks import get_task
 
 
 def collect_inputs(specs: list[str]) -> list[Path]:
@@ -112,7 +113,8 @@ def output_folder(out_dir: Path):
 
 @dataclass
 class Restorer:
-    """A model with its run settings; ``task`` adapts inputs (a 1-channel CFA for demosaicking).
+    """A model with its run settings; ``task`` (a task's name) adapts inputs (a 1-channel CFA for
+    demosaicking).
 
     The model stays fp32; a ``dtype`` below fp32 runs it under autocast (``inference.run_model``).
     """
@@ -130,6 +132,7 @@ class Restorer:
     def __post_init__(self):
         self.model = self.model.to(self.device).eval()
         self.fallback = Fp32Fallback()  # one overflow warning per Restorer, however many files
+        self._task = get_task(self.task) if self.task else None
         self.in_chans = self.model.in_chans
         geometry = model_geometry(self.model)
         self.scale = geometry.scale
@@ -150,8 +153,9 @@ class Restorer:
     def restore_array(self, pixels: np.ndarray, name: str = "image", progress=None) -> np.ndarray:
         run = dict(tile=self.tile, overlap=self.overlap, topk=self.topk, device=self.device, dtype=self.dtype,
                    fallback=self.fallback)  # fmt: skip
-        if self.task == "demosaic" and pixels.ndim == 2:
-            out = restore_mosaic(self.model, pixels, self.bayer_pattern, self.self_ensemble, progress, **run)
+        view = self._task and self._task.raw_views(pixels, self.bayer_pattern)
+        if view:  # an input the model takes only once the task adapts it (a Bayer mosaic)
+            out = restore_views(self.model, view, self.self_ensemble, progress, **run)
             return np.clip(out[0].numpy().transpose(1, 2, 0), 0.0, 1.0)
         hwc, back_to_gray = self._prepare(pixels, name)
         x = torch.from_numpy(np.ascontiguousarray(hwc.transpose(2, 0, 1))).unsqueeze(0)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import UsageError
-
 
 def level(text: str | None):
     if text is None:
@@ -47,12 +45,13 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def load_model(args: argparse.Namespace, task: str | None):
     """(model, metadata) from --weights, or the weights shipped for the task."""
     from ..pretrained import DEFAULT_PRESET, preset_path
+    from ..tasks import get_task
     from ..weights import model_from_weights
 
     overrides = {}
     if getattr(args, "impl", None):
         overrides["attn_impl"] = args.impl
-    weights = args.weights or preset_path(task or DEFAULT_PRESET)
+    weights = args.weights or preset_path(get_task(task).default_preset if task else DEFAULT_PRESET)
     model, meta = model_from_weights(weights, args.model, **overrides)
     if args.k is not None:
         model.set_topk(args.k)
@@ -63,12 +62,9 @@ def check_task_scale(model, meta: dict, task: str, scale: int | None = None) -> 
     """Refuse weights whose output size does not fit the task before any image is read: SR weights
     on a same-size task (or the reverse) would otherwise fail, or write, only after a whole image."""
     from ..inference import model_geometry
+    from ..tasks import get_task
 
-    got = model_geometry(model).scale
-    fits = (got == scale if scale else got > 1) if task == "sr" else got == 1
-    if not fits:
-        need = "same-size output" if task != "sr" else f"x{scale}" if scale else "an upscaling model"
-        raise UsageError(f"{meta.get('model_name', 'these weights')} upscales x{got}; task {task} needs {need}")
+    get_task(task).check_model_scale(model_geometry(model).scale, meta.get("model_name", "these weights"), scale)
 
 
 def _one_line_for_semanir(format_warning):

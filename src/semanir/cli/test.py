@@ -14,7 +14,10 @@ from .common import add_model_options, check_task_scale, level, load_model, sett
 def add_parser(sub) -> None:
     p = sub.add_parser("test", help="score a model on a benchmark folder under a task's protocol")
     add_model_options(p)
-    p.add_argument("--task", required=True, help="denoise, jpeg, sr, demosaic, deblur or weather")
+    from ..tasks import list_tasks
+
+    *others, last = list_tasks()
+    p.add_argument("--task", required=True, help=f"{', '.join(others)} or {last}")
     p.add_argument("--level", help="sigma, JPEG quality or SR scale (e.g. 25, 40, 4)")
     p.add_argument("--channels", type=int, default=3, choices=(1, 3), help="3 (RGB) or 1 (gray)")
     p.add_argument("--data", required=True, help="folder of images, or a root holding the --set")
@@ -43,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         restore, label = identity_restorer(protocol), "degraded input (identity)"
     else:
         from ..pretrained import preset_path
+        from ..tasks import get_task
         from ..weights import file_identity
 
         model, meta = load_model(args, args.task)
@@ -57,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if args.self_ensemble:
             label += " x8 self-ensemble"
         # Other weights, other results: the weights' path, size and mtime are part of the settings.
-        weights = Path(args.weights) if args.weights else preset_path(args.task)
+        weights = Path(args.weights) if args.weights else preset_path(get_task(args.task).default_preset)
         run_settings.update(weights=file_identity(weights), tile=args.tile, overlap=args.overlap,
                             device=str(device), dtype=str(dtype))  # fmt: skip
     run_settings["model"] = label

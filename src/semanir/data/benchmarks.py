@@ -15,9 +15,7 @@ from pathlib import Path
 from ..errors import UsageError
 from .datasets import PairedLayout
 from .io import IMAGE_EXTENSIONS, ImageError, list_images
-from .protocols import JPEG_QUALITIES, NOISE_LEVELS, SR_SCALES, Protocol, get_protocol
-
-_LEVELS = {"denoise": NOISE_LEVELS[:3], "jpeg": JPEG_QUALITIES, "sr": SR_SCALES}  # the paper's tables
+from .protocols import Protocol, get_protocol, task_spec
 
 _RESTORMER = PairedLayout("Restormer's input/ + target/", "input/*", "target/*")
 _TRANSWEATHER = PairedLayout("TransWeather's input/ + gt/", "input/*", "gt/*")
@@ -46,7 +44,7 @@ class Benchmark:
         return [
             get_protocol(task, level, channels)
             for task, channels in self.uses
-            for level in _LEVELS.get(task, (None,))
+            for level in task_spec(task).table_levels  # the levels of the paper's tables
         ]
 
     def _expected(self) -> str:

@@ -141,7 +141,7 @@ class TrainDataset(_Seeded, Dataset):
             raise ValueError(f"{protocol.task} is paired data: use PairedFolderDataset")
         if sample_by not in SAMPLING:
             raise UsageError(f"data.train.sample_by must be one of {', '.join(SAMPLING)}, got {sample_by!r}")
-        if not 0.0 <= clip_fraction <= 1.0 or (clip_fraction and protocol.task != "denoise"):
+        if not 0.0 <= clip_fraction <= 1.0 or (clip_fraction and not protocol.spec.clips_inputs):
             raise UsageError(f"data.train.clip_fraction is a fraction in [0, 1] of denoising inputs, got {clip_fraction} for {protocol.task}")
         self.protocol, self.patch_size, self.augment = protocol, patch_size, augment
         self.seed, self.repeat, self.clip_fraction = seed, repeat, float(clip_fraction)
@@ -169,7 +169,7 @@ class TrainDataset(_Seeded, Dataset):
             )
         y, x = int(rng.integers(0, h - p + 1)), int(rng.integers(0, w - p + 1))
         mode = int(rng.integers(8)) if self.augment else 0
-        if self.protocol.task == "sr":
+        if s > 1:  # SR: the LR is made from the whole image, then cropped, as MATLAB makes test sets
             lr, hr = sr_patch(raw, y, x, p, s)
             clean = self.protocol.to_channels(to_float(flip_rotate(hr, mode)))
             degraded = self.protocol.to_channels(flip_rotate(lr, mode))

@@ -1,19 +1,13 @@
-"""One object per task and level that knows how to make the network input and how to score the output.
+"""The protocol of a task at a level: how the network input is made and how the output is scored.
 
-The settings follow SemanIR App. A.1/A.5 and the code the paper compares against:
+Each task (``semanir.tasks``: one module per task) registers itself here and builds its
+protocols; :func:`get_protocol` looks a task up by name. The registry lives in this module, below
+the tasks, so that the data layer (datasets, benchmark sets) reaches a task without importing up.
 
-| task     | input                                        | metric                                  |
-|----------|----------------------------------------------|-----------------------------------------|
-| denoise  | clean + AWGN sigma 15/25/50/75, unclipped    | RGB (color) / the gray image (gray)     |
-| jpeg     | OpenCV JPEG at QF 10/20/30/40                | RGB (color) / Y = the gray image (gray) |
-| sr       | MATLAB bicubic x2/x3/x4 of the modcropped HR | Y (MATLAB BT.601), crop = scale         |
-| demosaic | RGGB mosaic, then MATLAB ``demosaic``        | RGB                                     |
-| deblur   | paired files (GoPro, HIDE)                   | RGB                                     |
-| weather  | paired files (Test1, Snow100K-L, RainDrop)   | TransWeather's PSNR (see metrics)       |
-
-Gray versions of color images are MATLAB's Y rounded to 8 bits (:func:`to_gray_y`). Outputs are
-rounded to 8 bits before scoring, as every compared method saves PNGs first -- except weather,
-where TransWeather scores the float output before saving. Border crop is 0 except for SR.
+The task table (settings of SemanIR App. A.1/A.5) is in :mod:`semanir.tasks`. Gray versions of
+color images are MATLAB's Y rounded to 8 bits (:func:`to_gray_y`). Outputs are rounded to 8 bits
+before scoring, as every compared method saves PNGs first -- except weather, where TransWeather
+scores the float output before saving.
 """
 
 from __future__ import annotations
@@ -24,29 +18,36 @@ import numpy as np
 
 from .. import metrics
 from ..errors import UsageError
-from .degradations import (
-    add_blind_gaussian_noise,
-    add_gaussian_noise,
-    bayer_mosaic,
-    bicubic_downscale,
-    demosaic_malvar,
-    jpeg_compress,
-    jpeg_compress_blind,
-    to_gray_y,
-)
+from .degradations import to_gray_y
 from .io import quantize, to_float
-from .resize import modcrop
 
-TASKS = ("denoise", "jpeg", "sr", "demosaic", "deblur", "weather")
-NOISE_LEVELS = (15, 25, 50, 75)
-JPEG_QUALITIES = (10, 20, 30, 40)  # the tables; Fig. 5 also evaluates 50..90
-SR_SCALES = (2, 3, 4)
-# One model for all levels: sigma uniform in [0, 75] (FFDNet/KAIR's blind range, covering the
-# paper's 15..75); QF an integer in [10, 90] (the paper's Sec. 4 "QF set to [10, ..., 90]").
-BLIND_SIGMA_RANGE = (0.0, 75.0)
-BLIND_QUALITY_RANGE = (10, 90)
-DEMOSAIC_PATTERN = "RGGB"
-_DEFAULT_LEVEL = {"denoise": 25, "jpeg": 40, "sr": 4}
+# Tasks by name, in registration order (``semanir.tasks`` registers them when semanir is imported).
+_TASKS: dict[str, object] = {}
+
+
+def register_task(task) -> None:
+    """Add a task object (a ``semanir.tasks.Task``) under its ``name``."""
+    if task.name in _TASKS:
+        raise ValueError(f"task {task.name!r} is already registered")
+    _TASKS[task.name] = task
+
+
+def task_names() -> tuple[str, ...]:
+    return tuple(_TASKS)
+
+
+def task_spec(name: str):
+    """The registered task object called ``name``; a UsageError naming the known ones otherwise."""
+    if name not in _TASKS:
+        raise UsageError(f"unknown task {name!r} (use one of {', '.join(_TASKS)})")
+    return _TASKS[name]
+
+
+def __getattr__(name: str):
+    # TASKS reads the registry when asked: the tasks register after this module is imported.
+    if name == "TASKS":
+        return task_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,12 @@ class Protocol:
     crop_border: int
     paired: bool  # inputs come from files, not from degrade()
     metric: str = "standard"  # "standard" or "transweather"
-    blind_range: tuple | None = None  # (low, high) of a blind level; None: the defaults above
+    blind_range: tuple | None = None  # (low, high) of a blind level; None: the task's default range
+
+    @property
+    def spec(self):
+        """The task object that made this protocol and owns its degradation."""
+        return task_spec(self.task)
 
     @property
     def name(self) -> str:
@@ -69,7 +75,7 @@ class Protocol:
 
     @property
     def scale(self) -> int:
-        return int(self.level) if self.task == "sr" else 1
+        return self.spec.scale(self.level)
 
     def to_channels(self, img: np.ndarray) -> np.ndarray:
         """An RGB or gray image in this protocol's channel layout, HxWxC float32."""
@@ -80,9 +86,8 @@ class Protocol:
         return np.repeat(img.reshape(*img.shape[:2], 1), 3, axis=2) if gray else img
 
     def prepare_clean(self, img: np.ndarray) -> np.ndarray:
-        """The ground truth as scored: channel layout, and modcrop for SR."""
-        img = self.to_channels(img)
-        return modcrop(img, self.scale) if self.task == "sr" else img
+        """The ground truth as scored: channel layout, and what the task does to it (SR: modcrop)."""
+        return self.spec.prepare_clean(self, self.to_channels(img))
 
     def degrade(self, clean: np.ndarray, seed: int | np.random.Generator) -> np.ndarray:
         """The network input made from a prepared clean image (HxWxC); deterministic given `seed`."""
@@ -93,19 +98,7 @@ class Protocol:
         clean = to_float(clean)
         if clean.ndim == 2:
             clean = clean[..., None]
-        if self.task == "denoise":
-            if self.level == "blind":
-                return add_blind_gaussian_noise(clean, self.blind_range or BLIND_SIGMA_RANGE, seed)[0]
-            return add_gaussian_noise(clean, float(self.level), seed)
-        if self.task == "jpeg":
-            if self.level == "blind":
-                return jpeg_compress_blind(clean, self.blind_range or BLIND_QUALITY_RANGE, seed)[0]
-            return jpeg_compress(clean, int(self.level))
-        if self.task == "sr":
-            return bicubic_downscale(clean, self.scale)
-        if self.task == "demosaic":
-            return demosaic_malvar(bayer_mosaic(clean, DEMOSAIC_PATTERN), DEMOSAIC_PATTERN)
-        raise AssertionError(self.task)
+        return self.spec.degrade(self, clean, seed)
 
     def evaluate(
         self, output: np.ndarray, target: np.ndarray, quantize_output: bool = True
@@ -135,53 +128,11 @@ class Protocol:
 
 
 def get_protocol(task: str, level=None, channels: int = 3) -> Protocol:
-    """The protocol for `task` at `level` (None picks the usual default: sigma 25, QF 40, x4).
+    """The protocol for `task` at `level` (None picks the task's default: sigma 25, QF 40, x4).
 
     A ``(low, high)`` pair is a blind level drawn from that range (sigma, or integer QF).
     """
-    if task not in TASKS:
-        raise UsageError(f"unknown task {task!r} (use one of {', '.join(TASKS)})")
-    if channels not in (1, 3):
-        raise UsageError(f"channels must be 1 or 3, got {channels}")
-    if channels == 1 and task not in ("denoise", "jpeg"):
-        raise UsageError(f"{task} is defined on RGB images only (channels=3)")
-    if level is None:
-        level = _DEFAULT_LEVEL.get(task)
-    blind_range = None
-    if isinstance(level, (list, tuple)):
-        blind_range = _check_range(task, level)
-        level = "blind"
-    allowed = {
-        "denoise": NOISE_LEVELS + ("blind",),
-        "jpeg": tuple(range(10, 100, 10)) + ("blind",),
-        "sr": SR_SCALES,
-    }
-    if task in allowed:
-        if level not in allowed[task]:
-            raise UsageError(f"{task} level must be one of {allowed[task]}, got {level!r}")
-    elif level is not None:
-        raise UsageError(f"{task} has no levels, got {level!r}")
-    gray = channels == 1
-    return Protocol(
-        task=task,
-        level=level,
-        channels=channels,
-        y_channel=task == "sr" or gray,
-        crop_border=int(level) if task == "sr" else 0,
-        paired=task in ("deblur", "weather"),
-        metric="transweather" if task == "weather" else "standard",
-        blind_range=blind_range,
-    )
-
-
-def _check_range(task: str, level) -> tuple:
-    bounds = {"denoise": (0.0, 255.0), "jpeg": (1, 100)}
-    if task not in bounds or len(level) != 2:
-        raise UsageError(f"a (low, high) level range applies to denoise or jpeg only, got {task} {list(level)}")
-    low, high = (float(v) for v in level) if task == "denoise" else (int(v) for v in level)
-    if not bounds[task][0] <= low <= high <= bounds[task][1]:
-        raise UsageError(f"{task} level range must satisfy {bounds[task][0]} <= low <= high <= {bounds[task][1]}, got {list(level)}")
-    return (low, high)
+    return task_spec(task).protocol(level, channels)
 
 
 def resize_like_transweather(img: np.ndarray, multiple: int = 16, max_side: int = 1024) -> np.ndarray:

@@ -2,7 +2,8 @@
 
     python scripts/ship_weights.py runs/shipped_denoise_color denoise --hardware "2-core AMD EPYC CPU"
 
-Reads ``<run>/weights/final.safetensors`` (written by ``semanir train``), keeps its metadata
+Reads ``<run>/weights/final.safetensors`` (written by ``semanir train``; ``--weights last`` takes
+the checkpoint's copy of a run stopped early, whose iteration count its metadata holds), keeps its metadata
 (model, config, task, training summary), adds where and how long it trained (from the run's
 ``train_log.csv``), and writes ``src/semanir/pretrained/<preset>.safetensors`` atomically.
 fp16 halves the file; the model is rebuilt in fp32 when loaded. The run's config must be on
@@ -47,8 +48,10 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default="76 shared training photos less 4 held out (scripts/prepare_training_data.py)")
     ap.add_argument("--history", help="how the run was trained when it took several configs, e.g. "
                     "'shipped_denoise_color 0-3000; shipped_denoise_color_continued 3000-5400'")
+    ap.add_argument("--weights", choices=("final", "last"), default="final",
+                    help="the finished run's weights, or those of its last checkpoint (a run stopped early)")
     args = ap.parse_args(argv)
-    source = args.run / "weights" / "final.safetensors"
+    source = args.run / "weights" / f"{args.weights}.safetensors"
     model, meta = model_from_weights(source)
     if meta.get("task") != args.preset:
         raise SystemExit(f"{source} was trained for task {meta.get('task')!r}, not {args.preset!r}")

@@ -9,7 +9,7 @@ import torch
 
 from ..errors import UsageError
 
-from .backends import BACKENDS, Backend, triton_interpreting
+from .backends import BACKENDS, FLASH_MIN_RATIO, Backend, triton_interpreting
 from .dictionary import build_key_semantic_dictionary, clip_topk
 from .position import relative_coords_table, table_size
 from .reference import dense_attention, gather_attention, mask_attention
@@ -41,15 +41,6 @@ def check_implementation(name: str) -> str:
     return name
 
 
-# `auto` on CUDA: the gather kernel does K/N of the work on CUDA cores, `flash` all of it on tensor
-# cores; gather wins where K/N is small, and in fp32 without TF32, where flash has no tensor cores.
-# flash from K >= N / FLASH_MIN_RATIO. 16 is an estimate from issue 29's H200 figures (gather ~1 ms
-# for any N*K = 2**19 in bf16, a tensor-core dense pass ~0.04-0.08 ms at N=1024): the crossover of
-# today's flash is still to be measured (the `crossover` section of benchmarks/gpu_check.py;
-# benchmarks/attention_gpu.md).
-FLASH_MIN_RATIO = 16
-
-
 @lru_cache(maxsize=None)
 def _kernel_works(backend: str, device: torch.device) -> bool:
     """One tiny forward against ``gather`` on ``device``: importable is not the same as working."""
@@ -70,16 +61,16 @@ def _kernel_works(backend: str, device: torch.device) -> bool:
     return ok
 
 
-def _flash_has_tensor_cores(dtype: torch.dtype | None) -> bool:
-    return dtype in (torch.float16, torch.bfloat16) or (dtype == torch.float32 and torch.backends.cuda.matmul.allow_tf32)
-
-
-def _auto_cuda(device: torch.device, n: int | None, k: int | None, dtype: torch.dtype | None) -> str:
-    small_k = n is not None and k is not None and k * FLASH_MIN_RATIO < n
-    gather_first = small_k or (dtype is not None and not _flash_has_tensor_cores(dtype))
-    for backend in ("triton", "flash") if gather_first else ("flash", "triton"):
-        if _kernel_works(backend, device):
-            return backend
+def _auto(device: torch.device, n: int | None, k: int | None, dtype: torch.dtype | None) -> str:
+    """The registered backend ``auto`` prefers most for these tensors among those that work here."""
+    ranked = sorted(
+        (b for b in BACKENDS.values() if b.auto_priority and b.devices and device.type in b.devices),
+        key=lambda b: -b.auto_priority(n, k, dtype),
+    )
+    for backend in ranked:
+        works = _kernel_works(backend.name, device) if device.type == "cuda" else not backend.missing()
+        if works:
+            return backend.name
     return "mask"
 
 
@@ -88,19 +79,16 @@ def resolve_implementation(
 ) -> str:
     """The implementation that ``impl`` runs on ``dtype`` tensors of ``device`` (windows of ``n`` tokens, ``k`` keys).
 
-    ``auto``: CUDA -> ``flash`` (tensor cores), or the ``triton`` gather kernel where
-    k < n / FLASH_MIN_RATIO or the dtype is fp32 without TF32, whichever of them works, else ``mask``; CPU -> ``cpu`` (the numba fast
-    path) when numba is installed, else ``mask``; other devices -> ``mask``.
+    ``auto``: the backend of ``device`` whose registered ``auto_priority`` is highest for (n, k,
+    dtype) among those that work there, else ``mask``. Today: CUDA -> ``flash`` (tensor cores), or
+    the ``triton`` gather kernel where k < n / FLASH_MIN_RATIO or the dtype is fp32 without TF32;
+    CPU -> ``cpu`` (the numba fast path) when numba is installed; other devices -> ``mask``.
     An explicit name that cannot run on ``device`` raises ImplementationUnavailable.
     """
     device = torch.device(device)
     check_implementation(impl)
     if impl == AUTO:
-        if device.type == "cuda":
-            return _auto_cuda(device, n, k, dtype)
-        if device.type == "cpu" and not BACKENDS["cpu"].missing():
-            return "cpu"
-        return "mask"
+        return _auto(device, n, k, dtype)
     wrong_device = BACKENDS[impl].device_error(device)
     if wrong_device:
         raise ImplementationUnavailable(wrong_device)
@@ -130,6 +118,7 @@ def key_semantic_attention(q, k, v, index, bias_table, window, impl: str = "gath
 
 __all__ = [
     "AUTO",
+    "FLASH_MIN_RATIO",
     "BACKENDS",
     "Backend",
     "ImplementationUnavailable",

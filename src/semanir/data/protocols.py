@@ -108,23 +108,22 @@ class Protocol:
         The output is rounded to 8 bits first unless `quantize_output` is False or the protocol
         is weather (TransWeather scores the float output).
         """
-        if quantize_output and self.metric == "standard":
-            output, target = quantize(to_float(output)), quantize(to_float(target))
-        kwargs = dict(crop_border=self.crop_border, y_channel=self.y_channel)
-        if self.metric == "transweather":
-            # Table 8 reports PSNR only; SSIM is ours (RGB), for reference.
-            return {"psnr": metrics.psnr_transweather(output, target), "ssim": metrics.ssim(output, target)}
-        return {
-            "psnr": metrics.psnr(output, target, **kwargs),
-            "ssim": metrics.ssim(output, target, **kwargs),
-        }
+        return self._scores(output, target, quantize_output, with_ssim=True)
 
     def psnr(self, output: np.ndarray, target: np.ndarray) -> float:
         """The PSNR of :meth:`evaluate` (8-bit output) without the SSIM."""
+        return self._scores(output, target, quantize_output=True, with_ssim=False)["psnr"]
+
+    def _scores(self, output, target, quantize_output: bool, with_ssim: bool) -> dict[str, float]:
+        if quantize_output and self.metric == "standard":
+            output, target = quantize(to_float(output)), quantize(to_float(target))
         if self.metric == "transweather":
-            return metrics.psnr_transweather(output, target)
-        output, target = quantize(to_float(output)), quantize(to_float(target))
-        return metrics.psnr(output, target, crop_border=self.crop_border, y_channel=self.y_channel)
+            # Table 8 reports PSNR only; SSIM is ours (RGB), for reference.
+            scores = {"psnr": metrics.psnr_transweather(output, target)}
+            return {**scores, "ssim": metrics.ssim(output, target)} if with_ssim else scores
+        kwargs = dict(crop_border=self.crop_border, y_channel=self.y_channel)
+        scores = {"psnr": metrics.psnr(output, target, **kwargs)}
+        return {**scores, "ssim": metrics.ssim(output, target, **kwargs)} if with_ssim else scores
 
 
 def get_protocol(task: str, level=None, channels: int = 3) -> Protocol:

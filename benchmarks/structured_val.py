@@ -32,7 +32,7 @@ NOISE = ("unclipped", "clipped")
 
 def noisy_input(clean: np.ndarray, sigma: float, name: str, noise: str) -> np.ndarray:
     noisy = add_gaussian_noise(clean, sigma, image_seed(0, name))
-    return noisy if noise == "unclipped" else quantize(noisy).astype(np.float32) / 255.0
+    return noisy if noise == "unclipped" else to_float(quantize(noisy))
 
 
 def cbm3d(noisy: np.ndarray, sigma: float) -> np.ndarray:

@@ -177,7 +177,7 @@ class TrainDataset(_Seeded, Dataset):
             clean = self.protocol.to_channels(to_float(flip_rotate(raw[y : y + p, x : x + p], mode)))
             degraded = self.protocol.degrade(clean, rng)
             if self.clip_fraction and rng.random() < self.clip_fraction:
-                degraded = quantize(degraded).astype(np.float32) / 255.0  # quantize clips
+                degraded = to_float(quantize(degraded))  # quantize clips
         return to_chw(degraded), to_chw(clean)
 
 

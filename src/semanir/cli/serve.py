@@ -23,22 +23,19 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pretrained import DEFAULT_PRESET, list_presets, preset_path
-    from ..restoration import Restorer
+    from ..pretrained import DEFAULT_PRESET, list_presets
+    from ..restoration import load
     from ..serve import check_packages, serve
-    from ..weights import model_from_weights
 
     check_packages()  # before anything is loaded
-    device, dtype = settings(args)
+    device, _ = settings(args)  # checks --precision too, before anything loads
     tasks = sorted(list_presets(), key=lambda name: name != DEFAULT_PRESET)  # the page's first choice: the default
     if not tasks:
         raise UsageError("this installation ships no presets to serve")
     # Every preset loads now (a quarter of a second on a CPU), so that weights that do not load, or a
     # --tile that does not fit a model, stop the server before the page opens, not on someone's upload.
     # The tiling is the CLI's: automatic tiles fitted to memory unless --tile/--overlap say otherwise.
-    restorers = {}
-    for task in tasks:
-        model, meta = model_from_weights(preset_path(task))
-        restorers[task] = Restorer(model, meta.get("task") or task, args.tile, args.overlap, None, device, dtype)
+    restorers = {task: load(task, device=device, precision=args.precision, tile=args.tile, overlap=args.overlap)
+                 for task in tasks}  # fmt: skip
     serve(args.host, args.port, restorers.__getitem__, tasks, args.keep, int(args.max_upload_mb * 2**20))
     return 0

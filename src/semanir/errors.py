@@ -33,6 +33,11 @@ def first_line(err: BaseException) -> str:
     return lines[0] if lines else type(err).__name__
 
 
+def bug_message(err: BaseException) -> str:
+    """The line that tells a bug in semanir from the user's mistake (the CLI and the serve page)."""
+    return f"internal error (a bug in semanir, not your input): {type(err).__name__}: {first_line(err)}"
+
+
 def user_message(err: Exception) -> str | None:
     """The one line for a failure the user can act on; None for a bug in semanir. The CLI prints it
     and exits 2; ``semanir serve`` shows it on the job's page."""

@@ -14,7 +14,7 @@ import signal
 import sys
 import traceback
 
-from ..errors import first_line, user_message
+from ..errors import bug_message, user_message
 from . import bench, export, models, restore, serve, test, train
 
 # The order of `semanir --help`.
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _bug_report(err: Exception, command_line: str, debug: bool) -> str:
     """The line that says it is our bug; the traceback goes to a log file unless --debug printed it."""
-    head = f"semanir: internal error (a bug in semanir, not your input): {type(err).__name__}: {first_line(err)}"
+    head = f"semanir: {bug_message(err)}"
     if debug:
         return f"{head}; please report it with the traceback above"
     import platform

@@ -24,7 +24,7 @@ from typing import Callable
 
 from ..data.degradations import BAYER_PATTERNS
 from ..data.io import ImageFile, decode_image, write_image
-from ..errors import UsageError, user_message
+from ..errors import UsageError, bug_message, user_message
 from ..restoration import Restorer
 
 # The labels the page shows for the shipped presets; another preset shows its name.
@@ -203,8 +203,7 @@ class JobRunner:
             message = user_message(err)
             if message is None:
                 traceback.print_exception(err, file=sys.stderr)
-                message = (f"internal error (a bug in semanir, not your input): {type(err).__name__}: "
-                           f"{(str(err).strip().splitlines() or [''])[0]}; the traceback is in the server's output")  # fmt: skip
+                message = f"{bug_message(err)}; the traceback is in the server's output"
         finally:
             job.image, job.finished, job.message = None, time.monotonic(), message
             self._evict(keep_room_for=job)

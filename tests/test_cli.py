@@ -338,8 +338,8 @@ def test_restore_without_weights_uses_the_shipped_denoiser(tmp_path):
 
 def test_restore_with_a_task_that_ships_no_weights_says_so(tmp_path, capsys):
     src = _write(tmp_path / "in.png", np.random.default_rng(6).random((16, 16, 3)))
-    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "deblur"]) == 2
-    assert "no shipped weights for 'deblur'" in _one_error_line(capsys)
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "weather"]) == 2
+    assert "no shipped weights for weather; pass --weights FILE" in _one_error_line(capsys)
 
 
 # --- restore never writes two inputs to one output ----------------------------------------------

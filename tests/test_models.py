@@ -223,8 +223,9 @@ def test_wrong_channel_count_is_reported():
 
 def test_registered_names():
     assert semanir.list_models() == [
-        "semanir_b_sr_x2", "semanir_b_sr_x3", "semanir_b_sr_x4", "semanir_light_sr_x4", "semanir_s_sr_x2",
-        "semanir_s_sr_x3", "semanir_s_sr_x4", "semanir_unet_color", "semanir_unet_color_light", "semanir_unet_gray",
+        "semanir_b_sr_x2", "semanir_b_sr_x3", "semanir_b_sr_x4", "semanir_light_sr_x2", "semanir_light_sr_x3",
+        "semanir_light_sr_x4", "semanir_s_sr_x2",
+        "semanir_s_sr_x3", "semanir_s_sr_x4", "semanir_unet_color", "semanir_unet_color_light", "semanir_unet_gray", "semanir_unet_gray_light",
     ]  # fmt: skip
 
 

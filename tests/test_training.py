@@ -20,7 +20,7 @@ from semanir.config import ConfigError, load_config
 from semanir.training.engine import Trainer, TrainingError
 from semanir.training.optim import learning_rate
 from semanir.training.sampling import topk_for_iteration
-from semanir.weights import read_weights, total_iterations
+from semanir.weights import WeightsError, decoded_metadata, read_weights, save_weights, total_iterations
 from tests.data_support import REPO
 from tests.helpers import make_images, run_cli, stale_temporary
 
@@ -522,3 +522,37 @@ def test_losses_by_name_match_their_definitions():
     )
     with pytest.raises(ValueError, match="unknown loss 'l3'; choose l1, charbonnier, mse"):
         build_loss({"loss": "l3"})
+
+
+def test_init_weights_fits_a_color_model_to_its_gray_twin(tmp_path, capsys):
+    from tests.conftest import tiny_model
+
+    color = tiny_model("semanir_unet_color").eval()
+    start = save_weights(color, tmp_path / "color.safetensors", task="denoise")
+    trainer = Trainer(_tiny_cfg(tmp_path, "model.name=semanir_unet_gray", "data.train.channels=1",
+                                f"train.init_weights={start}"), progress=False)  # fmt: skip
+    assert "summed over RGB" in capsys.readouterr().out
+    gray = trainer.model.eval()
+    x = torch.rand(1, 1, 16, 16)
+    with torch.no_grad():  # k = 64 = every key of an 8x8 window: no top-k ties can differ
+        expected = color(x.expand(1, 3, 16, 16), topk=64).mean(1, keepdim=True)
+        assert torch.allclose(gray(x, topk=64), expected, atol=1e-5)
+
+
+def test_init_weights_fits_an_sr_model_to_another_scale(tmp_path):
+    from semanir.weights import adapt_to_sibling, load_state_dict_checked
+    from tests.conftest import tiny_model
+
+    x4 = tiny_model("semanir_light_sr_x4")
+    x3 = tiny_model("semanir_light_sr_x4", upscale=3)
+    path = save_weights(x4, tmp_path / "x4.safetensors", task="sr")
+    state, raw = read_weights(path)
+    fitted, notes = adapt_to_sibling(x3, state, decoded_metadata(raw))
+    load_state_dict_checked(x3, fitted, "x4")
+    body = [k for k in x4.state_dict() if not k.startswith("reconstruct.")]
+    assert body and all(torch.equal(x3.state_dict()[k], x4.state_dict()[k]) for k in body)
+    assert notes and all("reconstruct." in n and "starts fresh" in n for n in notes)
+    # A model of another width is no sibling: refused, not half loaded.
+    with pytest.raises(WeightsError, match="shape mismatch"):
+        other = tiny_model("semanir_light_sr_x4", embed_dim=24)
+        load_state_dict_checked(other, adapt_to_sibling(other, state, decoded_metadata(raw))[0], "x4")

@@ -6,7 +6,7 @@ import difflib
 import fnmatch
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 

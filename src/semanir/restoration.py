@@ -238,15 +238,10 @@ def load(
 ) -> Restorer:
     """A shipped preset (``"denoise"``, ``"jpeg"``, ``"sr"``, ``"demosaic"``) or a weights file, ready
     to ``.restore(image)``; the options are ``semanir restore``'s."""
-    from .pretrained import list_presets, preset_path
+    from .pretrained import resolve_weights
     from .weights import model_from_weights
 
-    if str(weights) in list_presets():
-        path = preset_path(str(weights))
-    elif Path(weights).is_file():
-        path = Path(weights)
-    else:
-        raise UsageError(f"{str(weights)!r} is neither a shipped preset ({', '.join(list_presets())}) nor a weights file")
+    path = resolve_weights(weights)
     net, meta = model_from_weights(path, model, **({"attn_impl": impl} if impl else {}))
     if k is not None:
         net.set_topk(k)

@@ -146,6 +146,42 @@ def load_state_dict_checked(model: nn.Module, state: dict[str, torch.Tensor], so
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
 
 
+def adapt_to_sibling(model: nn.Module, state: dict[str, torch.Tensor], meta: dict) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Fit a preset's weights to a sibling model as a new run's start (``train.init_weights``).
+
+    Color to gray: the first conv is summed over RGB and the last conv averaged, so the gray model
+    starts as exactly the color model run on a gray image (three equal channels, outputs averaged).
+    Another SR scale: the upsampler's layers that do not fit start fresh; the body is shared.
+    Anything else is left for :func:`load_state_dict_checked` to refuse.
+    """
+    own = model.state_dict()
+    source = meta.get("model_config") or {}
+    geometry = model.geometry()
+    to_gray = source.get("in_chans") == 3 and geometry.in_chans == 1
+    new_scale = source.get("upscale", 1) != geometry.scale
+    state, notes = dict(state), []
+    for key, mine in own.items():
+        theirs = state.get(key)
+        if theirs is None or theirs.shape == mine.shape:
+            continue
+        if to_gray and theirs.dim() == 4 and theirs.shape[1] == 3 and mine.shape[1] == 1 and theirs.shape[0] == mine.shape[0]:
+            state[key] = theirs.float().sum(1, keepdim=True)
+            notes.append(f"{key} summed over RGB")
+        elif to_gray and theirs.shape[0] == 3 and mine.shape[0] == 1 and theirs.shape[1:] == mine.shape[1:]:
+            state[key] = theirs.float().mean(0, keepdim=True)
+            notes.append(f"{key} averaged over RGB")
+        elif new_scale and key.startswith("reconstruct."):
+            state[key] = mine
+            notes.append(f"{key} starts fresh")
+    if new_scale:
+        for key in [k for k in state if k.startswith("reconstruct.") and k not in own]:
+            del state[key]
+        for key in [k for k in own if k.startswith("reconstruct.") and k not in state]:
+            state[key] = own[key]
+            notes.append(f"{key} starts fresh")
+    return state, notes
+
+
 def model_from_weights(path: str | Path, model_name: str | None = None, **overrides: Any) -> tuple[nn.Module, dict]:
     """Build the model a weights file describes (or ``model_name``) and load the weights into it.
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..errors import UsageError
 from .common import positive
 
 
@@ -25,15 +23,11 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..export import check_packages, export_onnx
-    from ..pretrained import list_presets, preset_path
+    from ..pretrained import resolve_weights
     from ..weights import model_from_weights
 
     check_packages()  # before the minute of tracing, not after
-    source = Path(args.weights)
-    if not source.suffix and args.weights in list_presets():
-        source = preset_path(args.weights)
-    elif not source.is_file():
-        raise UsageError(f"{args.weights} is neither a shipped preset ({', '.join(list_presets())}) nor a weights file")
+    source = resolve_weights(args.weights)
     model, meta = model_from_weights(source, args.model)
     info = export_onnx(model, args.output, args.impl, args.k,
                        {"semanir_task": meta.get("task", ""), "semanir_weights": source.name})  # fmt: skip

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import add_model_options, check_task_scale, load_model, settings
+from .common import add_model_options, check_task_scale, load_model, positive, settings, weights_path
 
 
 def add_parser(sub) -> None:
@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
     p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, help="output folder")
     shipped = ", ".join(list_presets()) or "none"
-    p.add_argument("--task", help=f"use the weights shipped for a task (shipped: {shipped})")
+    p.add_argument("--task", help=f"a task, or a shipped preset by name (shipped: {shipped})")
+    p.add_argument("--scale", type=positive, help="upscaling factor: picks the sr preset (2, 3 or 4; default 4)")
     p.add_argument("--format", default="png", choices=("png", "tif"), help="output format (keeps 16 bits)")
     p.add_argument("--bayer-pattern", default="RGGB", help="CFA layout of 1-channel demosaicking inputs")
     add_model_options(p)
@@ -31,11 +32,14 @@ def run(args: argparse.Namespace) -> int:
     inputs = collect_inputs(args.inputs)
     out_dir = Path(args.output)
     plan = plan_outputs(inputs, out_dir.resolve(), args.format)
-    model, meta = load_model(args, args.task)
+    from ..pretrained import task_of
+
+    named = args.task or ("sr" if args.scale else None)
+    model, meta = load_model(args, weights_path(args, named, None, args.scale))
     device, dtype = settings(args)
-    task = args.task or meta.get("task")
-    if args.task:
-        check_task_scale(model, meta, args.task)
+    task = task_of(named) if named else meta.get("task")
+    if named and task:
+        check_task_scale(model, meta, task, args.scale)
     restorer = Restorer(
         model, task, args.tile, args.overlap, None, device, dtype, args.bayer_pattern, args.self_ensemble
     )

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import Interrupted, UsageError
-from .common import add_model_options, check_task_scale, level, load_model, settings
+from .common import add_model_options, check_task_scale, level, load_model, settings, weights_path
 
 
 def add_parser(sub) -> None:
@@ -45,11 +45,10 @@ def run(args: argparse.Namespace) -> int:
     if args.model == "identity":  # the degraded input itself: the baseline row of every table
         restore, label = identity_restorer(protocol), "degraded input (identity)"
     else:
-        from ..pretrained import preset_path
-        from ..tasks import get_task
         from ..weights import file_identity
 
-        model, meta = load_model(args, args.task)
+        weights = weights_path(args, args.task, protocol.channels, protocol.scale)
+        model, meta = load_model(args, weights)
         if model.in_chans != protocol.channels:
             raise UsageError(f"{meta.get('model_name')} takes {model.in_chans}-channel images; the protocol uses {protocol.channels}")
         check_task_scale(model, meta, protocol.task, protocol.scale)
@@ -61,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
         if args.self_ensemble:
             label += " x8 self-ensemble"
         # Other weights, other results: the weights' path, size and mtime are part of the settings.
-        weights = Path(args.weights) if args.weights else preset_path(get_task(args.task).default_preset)
         run_settings.update(weights=file_identity(weights), tile=args.tile, overlap=args.overlap,
                             device=str(device), dtype=str(dtype))  # fmt: skip
     run_settings["model"] = label

@@ -29,26 +29,22 @@ register_model(
 )
 # The shipped presets' sizes, trained on a 2-core CPU: windows of N = 256 with k = 64 at inference
 # (the paper's k scaled from N = 1024). docs/training-records/ holds the runs that trained them.
-register_model(
-    "semanir_light_sr_x4",
-    SemanIRColumnar,
-    "Light x4 super-resolution of the shipped sr preset (columnar, 4 stages x 4 layers, width 48, bicubic skip)",
-    tags=("sr",),
-    upscale=4,
-    embed_dim=48,
-    depths=(4, 4, 4, 4),
-    num_heads=3,
-    window_size=16,
-    upsampler_dim=48,
-    topk=64,
-    bicubic_skip=True,
-)
-register_model(
-    "semanir_unet_color_light",
-    SemanIRUNet,
-    "Light U-shaped SemanIR of the shipped denoise / jpeg / demosaic presets (channels 32-256, 2 layers per stage, GDFN)",
-    tags=("denoise", "jpeg", "demosaic"),
-    in_chans=3,
+for _scale, _preset in ((2, "sr_x2"), (3, "sr_x3"), (4, "sr")):
+    register_model(
+        f"semanir_light_sr_x{_scale}",
+        SemanIRColumnar,
+        f"Light x{_scale} super-resolution of the shipped {_preset} preset (columnar, 4 stages x 4 layers, width 48, bicubic skip)",
+        tags=("sr",),
+        upscale=_scale,
+        embed_dim=48,
+        depths=(4, 4, 4, 4),
+        num_heads=3,
+        window_size=16,
+        upsampler_dim=48,
+        topk=64,
+        bicubic_skip=True,
+    )
+_LIGHT_UNET = dict(
     dims=(32, 64, 128, 256),
     num_heads=(1, 2, 4, 8),
     encoder_depths=(2, 2, 2, 2),
@@ -57,6 +53,22 @@ register_model(
     window_size=16,
     ffn="gdfn",
     topk=64,
+)
+register_model(
+    "semanir_unet_color_light",
+    SemanIRUNet,
+    "Light U-shaped SemanIR of the shipped denoise / jpeg / demosaic presets (channels 32-256, 2 layers per stage, GDFN)",
+    tags=("denoise", "jpeg", "demosaic"),
+    in_chans=3,
+    **_LIGHT_UNET,
+)
+register_model(
+    "semanir_unet_gray_light",
+    SemanIRUNet,
+    "The light U-shape for gray images (denoise_gray / jpeg_gray presets; starts from the color presets)",
+    tags=("denoise", "jpeg"),
+    in_chans=1,
+    **_LIGHT_UNET,
 )
 register_model(
     "semanir_unet_gray",

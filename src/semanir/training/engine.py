@@ -22,7 +22,7 @@ from ..config import ConfigError, dump_config
 from ..errors import Interrupted, UsageError
 from ..fileio import atomic_write, remove_stale_temporaries
 from ..weights import (
-    WeightsError, decoded_metadata, load_state_dict_checked, read_weights, save_weights, total_iterations,
+    WeightsError, adapt_to_sibling, decoded_metadata, load_state_dict_checked, read_weights, save_weights, total_iterations,
     without_runtime_choices,
 )  # fmt: skip
 from .distributed import (
@@ -131,13 +131,14 @@ class Trainer:
         self.init_summary = None
         if not source:
             return
-        from ..pretrained import list_presets, preset_path
+        from ..pretrained import resolve_weights
 
-        path = preset_path(source) if source in list_presets() and not Path(source).is_file() else Path(source)
         try:
+            path = resolve_weights(source)
             state, meta = read_weights(path)
+            state, adapted = adapt_to_sibling(self.model, state, decoded_metadata(meta))
             load_state_dict_checked(self.model, state, str(path))
-        except WeightsError as err:
+        except UsageError as err:  # not a preset, not a file, or weights that do not fit
             raise TrainingError(f"train.init_weights: {err}") from None
         if self.ema is not None:
             self.ema.model.load_state_dict(self.model.state_dict())
@@ -146,6 +147,8 @@ class Trainer:
         if self.dist.is_main:
             done = total_iterations(training) if isinstance(training, dict) else 0
             print(f"starting from {path}" + (f" ({done} iterations in all)" if done else ""), flush=True)
+            if adapted:
+                print(f"fitted to {self.cfg['model']['name']}: {'; '.join(adapted)}", flush=True)
 
     def save_checkpoint(self) -> None:
         if not self.dist.is_main:

@@ -1,0 +1,52 @@
+"""Random camera-shake kernels, the synthetic level of the deblur task, and its benchmark script."""
+
+import numpy as np
+import pytest
+
+from semanir.data.motion_blur import KERNEL_SIZE, motion_blur, random_motion_kernel
+from tests.data_support import natural_image
+
+KERNELS = [random_motion_kernel(np.random.default_rng(seed)) for seed in range(40)]
+
+
+def test_kernels_are_normalised_nonnegative_odd_squares():
+    for k in KERNELS:
+        assert k.dtype == np.float32 and k.ndim == 2 and k.shape[0] == k.shape[1]
+        assert k.shape[0] % 2 == 1 and 3 <= k.shape[0] <= KERNEL_SIZE
+        assert k.min() >= 0 and k.sum() == pytest.approx(1.0, abs=1e-5)
+        # centred on its centroid: a blurred image is not shifted against the sharp one
+        ys, xs = np.mgrid[: k.shape[0], : k.shape[1]]
+        centre = (k.shape[0] - 1) / 2
+        assert (k * xs).sum() == pytest.approx(centre, abs=1e-3) and (k * ys).sum() == pytest.approx(centre, abs=1e-3)
+
+
+def test_kernels_are_deterministic_in_the_seed_and_differ_across_seeds():
+    again = random_motion_kernel(np.random.default_rng(3))
+    assert again.tobytes() == KERNELS[3].tobytes()
+    assert random_motion_kernel(3).tobytes() == again.tobytes()  # an int seeds the same Generator
+    assert len({k.tobytes() for k in KERNELS}) == len(KERNELS)
+
+
+def test_kernels_vary_in_extent_from_slight_to_strong():
+    sizes = [k.shape[0] for k in KERNELS]
+    assert min(sizes) <= 7 and max(sizes) >= 25
+    assert len(set(sizes)) >= 6
+
+
+def test_blurring_keeps_a_constant_image_and_a_delta_kernel_is_the_identity():
+    flat = np.full((20, 24, 3), 0.37, np.float32)
+    for k in KERNELS[:5]:
+        np.testing.assert_allclose(motion_blur(flat, k), flat, atol=1e-6)
+    img = natural_image(30, 34)
+    delta = np.zeros((5, 5), np.float32)
+    delta[2, 2] = 1
+    np.testing.assert_array_equal(motion_blur(img, delta), img)
+    assert motion_blur(img[..., :1], KERNELS[0]).shape == (30, 34, 1)
+
+
+def test_blurring_is_a_convolution_not_a_correlation():
+    img = np.zeros((9, 9), np.float32)
+    img[4, 4] = 1
+    k = np.zeros((3, 3), np.float32)
+    k[0, 2] = 1  # weight up and to the right: a point spreads to up-right
+    assert motion_blur(img, k)[3, 5] == 1

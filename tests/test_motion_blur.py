@@ -1,9 +1,15 @@
 """Random camera-shake kernels, the synthetic level of the deblur task, and its benchmark script."""
 
+import json
+
 import numpy as np
 import pytest
 
+from semanir.cli import main
+from semanir.data.io import quantize, write_image
 from semanir.data.motion_blur import KERNEL_SIZE, motion_blur, random_motion_kernel
+from semanir.data.protocols import get_protocol
+from semanir.tasks.deblur import synthetic_blur
 from tests.data_support import natural_image
 
 KERNELS = [random_motion_kernel(np.random.default_rng(seed)) for seed in range(40)]
@@ -50,3 +56,42 @@ def test_blurring_is_a_convolution_not_a_correlation():
     k = np.zeros((3, 3), np.float32)
     k[0, 2] = 1  # weight up and to the right: a point spreads to up-right
     assert motion_blur(img, k)[3, 5] == 1
+
+
+def test_synthetic_protocol_is_unpaired_deterministic_and_8_bit():
+    p = get_protocol("deblur", "synthetic")
+    assert not p.paired and p.crop_border == KERNEL_SIZE // 2 and p.name == "deblur_synthetic_rgb"
+    assert get_protocol("deblur").paired  # GoPro / HIDE files stay the default
+    clean = natural_image(40, 44)
+    a, b = p.degrade(clean, 5), p.degrade(clean, 5)
+    assert a.tobytes() == b.tobytes() and a.shape == clean.shape and a.dtype == np.float32
+    assert a.tobytes() != p.degrade(clean, 6).tobytes()
+    np.testing.assert_array_equal(a, quantize(a) / np.float32(255))  # on the 8-bit grid
+    assert a.tobytes() == synthetic_blur(clean, 5)[0].tobytes()  # what the benchmark script uses
+    with pytest.raises(ValueError, match=r"deblur level must be one of \(None, 'synthetic'\)"):
+        get_protocol("deblur", "gopro")
+
+
+def test_test_kernels_are_never_the_training_kernels_of_the_same_seed():
+    clean = natural_image(16, 16)
+    for seed in range(5):
+        test_kernel = synthetic_blur(clean, seed)[1]  # an int: a test image's seed
+        train_kernels = [synthetic_blur(clean, np.random.default_rng(seed))[1],  # the same value as a Generator
+                         synthetic_blur(clean, np.random.default_rng([seed, seed]))[1]]  # TrainDataset's (seed, index)
+        assert all(test_kernel.tobytes() != k.tobytes() for k in train_kernels)
+
+
+def _photos(folder, names):
+    folder.mkdir()
+    for i, name in enumerate(names):
+        write_image(folder / f"{name}.png", natural_image(72, 72, seed=i))
+    return folder
+
+
+def test_semanir_test_runs_the_synthetic_level(tmp_path, capsys):
+    data = _photos(tmp_path / "photos", ["a", "b"])
+    args = ["test", "--model", "identity", "--task", "deblur", "--level", "synthetic", "--data", str(data), "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["protocol"] == "deblur_synthetic_rgb" and [r["name"] for r in report["images"]] == ["a", "b"]
+    assert 15 < report["mean"]["psnr"] < 60

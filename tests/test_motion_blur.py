@@ -1,11 +1,13 @@
 """Random camera-shake kernels, the synthetic level of the deblur task, and its benchmark script."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
 
 from semanir.cli import main
+from semanir.data.degradations import image_seed
 from semanir.data.io import quantize, write_image
 from semanir.data.motion_blur import KERNEL_SIZE, motion_blur, random_motion_kernel
 from semanir.data.protocols import get_protocol
@@ -86,6 +88,25 @@ def _photos(folder, names):
     for i, name in enumerate(names):
         write_image(folder / f"{name}.png", natural_image(72, 72, seed=i))
     return folder
+
+
+def test_benchmark_deconvolution_with_the_true_kernel_beats_the_blurred_input(tmp_path, capsys):
+    sys.path.insert(0, "benchmarks")
+    try:
+        import deblur_synthetic
+    finally:
+        sys.path.remove("benchmarks")
+    names = ["a", "e"]  # kernels of 19 and 23 pixels across under image_seed(0, name)
+    assert [synthetic_blur(natural_image(8, 8), image_seed(0, n))[1].shape[0] for n in names] == [19, 23]
+    data = _photos(tmp_path / "photos", names)
+    assert deblur_synthetic.main(["--data", str(data), "--crop", "0", "--out", str(tmp_path / "r")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    blurred = {r["name"]: r["psnr"] for r in report["images"]["blurred input"]}
+    for label, rows in report["images"].items():
+        if label != "blurred input":
+            assert all(r["psnr"] > blurred[r["name"]] + 0.5 for r in rows), label
+    assert "| blurred input" in capsys.readouterr().out
+    assert "Versions:" in (tmp_path / "r.md").read_text()
 
 
 def test_semanir_test_runs_the_synthetic_level(tmp_path, capsys):

@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
 
     *others, last = list_tasks()
     p.add_argument("--task", required=True, help=f"{', '.join(others)} or {last}")
-    p.add_argument("--level", help="sigma, JPEG quality or SR scale (e.g. 25, 40, 4)")
+    p.add_argument("--level", help="sigma, JPEG quality or SR scale (e.g. 25, 40, 4); deblur: synthetic")
     p.add_argument("--channels", type=int, default=3, choices=(1, 3), help="3 (RGB) or 1 (gray)")
     p.add_argument("--data", required=True, help="folder of images, or a root holding the --set")
     p.add_argument("--set", help="benchmark name under --data (Set5, CBSD68, ...)")

@@ -20,6 +20,7 @@ from .degradations import (
     to_gray_y,
 )
 from .io import ImageError, ImageFile, list_images, quantize, read_image, to_float, write_image
+from .motion_blur import motion_blur, random_motion_kernel
 from .protocols import TASKS, Protocol, get_protocol, resize_like_transweather
 from .resize import imresize, modcrop
 
@@ -28,6 +29,6 @@ __all__ = [
     "Protocol", "TASKS", "TestDataset", "TrainDataset", "add_blind_gaussian_noise", "add_gaussian_noise",
     "bayer_mosaic", "bicubic_downscale", "bicubic_upscale", "demosaic_malvar", "get_benchmark",
     "get_protocol", "image_seed", "imresize", "jpeg_compress", "jpeg_compress_blind", "list_benchmarks",
-    "list_images", "modcrop", "pad_to_rggb", "quantize", "read_image", "resize_like_transweather", "to_float",
-    "to_gray_y", "write_image",
+    "list_images", "modcrop", "motion_blur", "pad_to_rggb", "quantize", "random_motion_kernel", "read_image",
+    "resize_like_transweather", "to_float", "to_gray_y", "write_image",
 ]  # fmt: skip

@@ -7,7 +7,7 @@ self-ensemble views and default preset. A new task is a module here plus its imp
 | jpeg     | OpenCV JPEG at QF 10/20/30/40                | RGB (color) / Y = the gray image (gray) |
 | sr       | MATLAB bicubic x2/x3/x4 of the modcropped HR | Y (MATLAB BT.601), crop = scale         |
 | demosaic | RGGB mosaic, then MATLAB ``demosaic``        | RGB                                     |
-| deblur   | paired files (GoPro, HIDE)                   | RGB                                     |
+| deblur   | paired files (GoPro, HIDE); synthetic shake  | RGB (synthetic: crop 15)                |
 | weather  | paired files (Test1, Snow100K-L, RainDrop)   | TransWeather's PSNR (see metrics)       |
 """
 

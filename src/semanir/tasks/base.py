@@ -22,7 +22,7 @@ class Task:
     blind_range: tuple | None = None  # (low, high) of the "blind" level; None: no blind level
     range_bounds: tuple | None = None  # what a user's (low, high) level range must lie within
     gray: bool = False  # defined on 1-channel images as well as RGB
-    paired: bool = False  # inputs are files (deblur, weather), not made by degrade()
+    paired: bool = False  # inputs are files (deblur, weather), not made by degrade(); see is_paired
     metric: str = "standard"  # "standard" or "transweather" (see Protocol.evaluate)
     clips_inputs: bool = False  # a share of training inputs may be clipped to 8 bits (data.train.clip_fraction)
     default_preset: str = ""  # the shipped weights `--task NAME` loads (its file may not exist)
@@ -49,7 +49,7 @@ class Task:
             channels=channels,
             y_channel=self.y_channel(channels),
             crop_border=self.crop_border(level),
-            paired=self.paired,
+            paired=self.is_paired(level),
             metric=self.metric,
             blind_range=blind_range,
         )
@@ -72,6 +72,10 @@ class Task:
             raise UsageError(f"{self.name} level range must satisfy {self.range_bounds[0]} <= low <= high <= "
                              f"{self.range_bounds[1]}, got {list(level)}")  # fmt: skip
         return (low, high)
+
+    def is_paired(self, level) -> bool:
+        """Whether inputs at ``level`` are files rather than made by :meth:`degrade`."""
+        return self.paired
 
     def y_channel(self, channels: int) -> bool:
         """Scored on MATLAB Y: gray images are their own Y."""

@@ -1,10 +1,11 @@
 """Quality of the shipped weights against the degraded input and classic baselines, in one run.
 
     python benchmarks/quality.py --data ../shared/data/benchmarks [--tasks denoise,jpeg] [--sets CBSD68] [--levels 25] [--limit N]
+    python benchmarks/quality.py --data ../shared/data/benchmarks --weights runs/x/weights/final.safetensors  # a candidate
 
 For every shipped preset, on the benchmark sets of its task (App. A.5 protocols, via
 ``semanir.evaluation``), prints PSNR / SSIM of: the degraded input itself; the classic method
-run here (OpenCV non-local means and CBM3D for denoising, Malvar and OpenCV VNG for demosaicking,
+run here (OpenCV non-local means and (C)BM3D for denoising, Malvar and OpenCV VNG for demosaicking,
 bicubic for SR); our model; and, for reference only, figures printed in the paper or the
 literature (full size, trained on DIV2K-scale data, so not what our small weights, trained mostly
 on a CPU, aim at).
@@ -17,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,11 +33,13 @@ from semanir.pretrained import list_presets, preset_path
 from semanir.tasks.demosaic import DEMOSAIC_PATTERN
 from semanir.weights import model_from_weights, total_iterations
 
-# (task, channels) -> [(set, levels)]
+# (task, channels) -> [(set, levels)]; an SR preset is measured at its own scale.
 SETS = {
     ("denoise", 3): [("CBSD68", (15, 25, 50)), ("Kodak24_500crop", (15, 25, 50)), ("McMaster", (15, 25, 50))],
+    ("denoise", 1): [("Set12", (15, 25, 50)), ("BSD68", (15, 25, 50))],
     ("jpeg", 3): [("LIVE1", (10, 20, 30, 40))],
-    ("sr", 3): [("Set5", (4,)), ("Set14", (4,))],
+    ("jpeg", 1): [("classic5", (10, 20, 30, 40)), ("LIVE1", (10, 20, 30, 40))],
+    ("sr", 3): [("Set5", (2, 3, 4)), ("Set14", (2, 3, 4))],
     ("demosaic", 3): [("McMaster", (None,)), ("Kodak24_500crop", (None,))],
 }
 
@@ -59,6 +63,16 @@ REFERENCE = {
                            "DRUNet (Table 4 †)": 31.64, "SemanIR (paper, Table 4 †)": 31.89},
     ("LIVE1", "jpeg", 40): {"JPEG input (paper, Table 4)": 30.28, "QGAC (Table 4 †)": 32.05, "FBCNN (Table 4 †)": 32.34,
                            "DRUNet (Table 4 †)": 32.56, "SemanIR (paper, Table 4 †)": 32.81},
+    ("Set12", "denoise", 15): {"BM3D (literature)": 32.37, "SemanIR (paper, Table 7 †)": 33.47},
+    ("Set12", "denoise", 25): {"BM3D (literature)": 29.97, "SemanIR (paper, Table 7 †)": 31.16},
+    ("Set12", "denoise", 50): {"BM3D (literature)": 26.72, "SemanIR (paper, Table 7 †)": 28.12},
+    ("BSD68", "denoise", 15): {"BM3D (literature)": 31.07, "SemanIR (paper, Table 7 †)": 31.95},
+    ("BSD68", "denoise", 25): {"BM3D (literature)": 28.57, "SemanIR (paper, Table 7 †)": 29.49},
+    ("BSD68", "denoise", 50): {"BM3D (literature)": 25.62, "SemanIR (paper, Table 7 †)": 26.54},
+    ("Set5", "sr", 2): {"bicubic (literature)": 33.66, "SwinIR-light (literature)": 38.14, "SemanIR-S (paper, Table 10)": 38.57},
+    ("Set14", "sr", 2): {"bicubic (literature)": 30.24, "SwinIR-light (literature)": 33.86, "SemanIR-S (paper, Table 10)": 34.99},
+    ("Set5", "sr", 3): {"bicubic (literature)": 30.39, "SwinIR-light (literature)": 34.62},
+    ("Set14", "sr", 3): {"bicubic (literature)": 27.55, "SwinIR-light (literature)": 30.54},
     ("Set5", "sr", 4): {"bicubic (literature)": 28.42, "SRCNN (literature)": 30.48, "SwinIR-light (literature)": 32.44,
                         "SemanIR-S (paper, Table 10)": 33.02},
     ("Set14", "sr", 4): {"bicubic (literature)": 26.00, "SRCNN (literature)": 27.49, "SwinIR-light (literature)": 28.77,
@@ -85,6 +99,8 @@ def nlm_restorer(sigma: float):
 
     def run(x: torch.Tensor) -> torch.Tensor:
         u8 = quantize(to_hwc(x[0]))
+        if u8.shape[2] == 1:
+            return u8_to_batch(cv2.fastNlMeansDenoising(np.ascontiguousarray(u8[..., 0]), None, h, 7, 21)[..., None])
         out = cv2.fastNlMeansDenoisingColored(np.ascontiguousarray(u8[..., ::-1]), None, h, h, 7, 21)[..., ::-1]
         return u8_to_batch(out)
 
@@ -92,11 +108,13 @@ def nlm_restorer(sigma: float):
 
 
 def cbm3d_restorer(sigma: float):
+    """CBM3D on RGB, BM3D on a gray image (the ``bm3d`` package)."""
     import bm3d
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        out = bm3d.bm3d_rgb(to_hwc(x[0]).astype(np.float64), sigma / 255.0)
-        return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)).astype(np.float32)).unsqueeze(0)
+        noisy = to_hwc(x[0]).astype(np.float64)
+        out = bm3d.bm3d_rgb(noisy, sigma / 255.0) if noisy.shape[2] == 3 else bm3d.bm3d(noisy[..., 0], sigma / 255.0)
+        return to_chw(np.atleast_3d(out).astype(np.float32)).unsqueeze(0)
 
     return run
 
@@ -129,7 +147,7 @@ def classic_methods(task: str, level, use_bm3d: bool):
             try:
                 import bm3d  # noqa: F401
 
-                methods["CBM3D (bm3d package, this run)"] = cbm3d_restorer(level)
+                methods["(C)BM3D (bm3d package, this run)"] = cbm3d_restorer(level)
             except ImportError:
                 print("note: bm3d is not installed (pip install bm3d); CBM3D skipped", file=sys.stderr)
     return methods
@@ -146,6 +164,7 @@ def main(argv=None) -> int:
     ap.add_argument("--bm3d-levels", default="25", help="noise levels at which to run CBM3D (default 25)")
     ap.add_argument("--json", help="write all results to this file")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--weights", action="append", help="measure this weights file instead of the shipped presets (repeatable)")
     ap.add_argument("--self-ensemble", action="store_true", help="add a row for the x8 self-ensemble (8x the time)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -154,9 +173,11 @@ def main(argv=None) -> int:
     only_sets = set(args.sets.split(",")) if args.sets else None
     only_levels = {int(v) for v in args.levels.split(",")} if args.levels else None
     results = []
-    for preset in list_presets():
-        model, meta = model_from_weights(preset_path(preset))
-        task, channels = meta.get("task"), model.in_chans
+    sources = [(Path(w).parent.parent.name or w, Path(w)) for w in args.weights] if args.weights else [
+        (preset, preset_path(preset)) for preset in list_presets()]  # fmt: skip
+    for preset, path in sources:
+        model, meta = model_from_weights(path)
+        task, channels, scale = meta.get("task"), model.in_chans, model.geometry().scale
         if task not in wanted or (task, channels) not in SETS:
             continue
         training = meta.get("training", {})
@@ -171,7 +192,7 @@ def main(argv=None) -> int:
         for set_name, levels in SETS[(task, channels)]:
             if only_sets and set_name not in only_sets:
                 continue
-            levels = [lv for lv in levels if not only_levels or lv in only_levels]
+            levels = [lv for lv in levels if (not only_levels or lv in only_levels) and get_protocol(task, lv, channels).scale == scale]
             try:
                 images = get_benchmark(set_name).images(args.data)
             except ImageError as err:

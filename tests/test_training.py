@@ -511,6 +511,14 @@ def test_validation_and_logs(tmp_path):
     assert (run / "config.yaml").is_file() and (run / "weights" / "final.safetensors").is_file()
 
 
+def test_val_every_0_validates_at_the_end_only(tmp_path):
+    cfg = _tiny_cfg(tmp_path, "train.iterations=3", "train.val_every=0")
+    cfg["data"]["val"].update(root=cfg["data"]["train"]["root"], limit=1)
+    Trainer(cfg, progress=False).fit()
+    with open(tmp_path / "run" / "val_log.csv") as f:
+        assert [r["iteration"] for r in csv.DictReader(f)] == ["3"]
+
+
 def test_losses_by_name_match_their_definitions():
     from semanir.training.losses import build_loss
 

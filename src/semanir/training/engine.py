@@ -297,7 +297,7 @@ class Trainer:
                     rate = (self.iteration - tick_it) / max(now - tick, 1e-9)
                     tick, tick_it = now, self.iteration
                     logger.train(self.iteration, last_loss, learning_rate(t, self.iteration - 1), rate)
-                if self.iteration % t["val_every"] == 0 or self.iteration == total:
+                if (t["val_every"] and self.iteration % t["val_every"] == 0) or self.iteration == total:  # 0: at the end only
                     scores = self.validate()
                     if scores:
                         logger.val(self.iteration, scores)

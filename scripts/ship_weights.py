@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     source = args.run / "weights" / f"{args.weights}.safetensors"
     model, meta = model_from_weights(source)
-    if meta.get("task") != args.preset:
+    if args.preset != meta.get("task") and not args.preset.startswith(f"{meta.get('task')}_"):
         raise SystemExit(f"{source} was trained for task {meta.get('task')!r}, not {args.preset!r}")
     training = dict(meta["training"])
     record = TRAINING_RECORDS / f"{training['config']}.yaml"

@@ -63,3 +63,26 @@ def test_restore_takes_a_gray_preset_by_name(presets, tmp_path):
     write_image(src, np.random.default_rng(1).random((24, 20)))
     assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--device", "cpu", "--task", "denoise_gray"]) == 0
     assert read_image(tmp_path / "out" / "scan.png").pixels.shape[:2] == (24, 20)
+
+
+def test_gray_files_go_to_the_gray_twin_and_color_files_to_the_rgb_preset(presets, tmp_path):
+    import semanir
+    from semanir.restoration import Restorer
+    from semanir.weights import model_from_weights
+
+    rng = np.random.default_rng(2)
+    gray, color = rng.random((24, 20)).astype(np.float32), rng.random((24, 20, 3)).astype(np.float32)
+    write_image(tmp_path / "g.png", gray)
+    write_image(tmp_path / "c.png", color)
+    assert main(["restore", str(tmp_path / "g.png"), str(tmp_path / "c.png"), "-o", str(tmp_path / "out"), "--device", "cpu"]) == 0
+    by_gray = Restorer(model_from_weights(presets / "denoise_gray.safetensors")[0], "denoise")
+    by_color = Restorer(model_from_weights(presets / "denoise.safetensors")[0], "denoise")
+    g_in, c_in = (read_image(tmp_path / n).pixels for n in ("g.png", "c.png"))
+    assert np.array_equal(read_image(tmp_path / "out" / "g.png").pixels, read_image(by_gray.restore_file(tmp_path / "g.png", tmp_path / "g2.png")).pixels)
+    assert np.array_equal(read_image(tmp_path / "out" / "c.png").pixels, read_image(by_color.restore_file(tmp_path / "c.png", tmp_path / "c2.png")).pixels)
+    assert not np.array_equal(by_gray.restore_array(g_in), by_color.restore_array(g_in))  # the twin did the work
+    # The Python API does the same; --weights FILE (or a twin-less preset) never swaps models.
+    assert np.array_equal(semanir.load("denoise", device="cpu").restore(g_in), by_gray.restore(g_in))
+    assert semanir.load(presets / "denoise.safetensors", device="cpu").gray is None
+    assert semanir.load("sr", device="cpu").gray is None
+    assert c_in.shape == (24, 20, 3)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import glob
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +128,7 @@ class Restorer:
     dtype: torch.dtype = torch.float32
     bayer_pattern: str = "RGGB"
     self_ensemble: bool = False
+    gray: Restorer | None = None  # restores the gray inputs instead (see with_gray_model)
 
     def __post_init__(self):
         self.model = self.model.to(self.device).eval()
@@ -150,7 +151,16 @@ class Restorer:
             raise ImageError(f"{name}: this model restores 1-channel (gray) images, the input is RGB")
         return pixels, False
 
+    def with_gray_model(self, model: nn.Module) -> Restorer:
+        """This restorer, with ``model`` (1-channel, same task and scale, e.g. the ``denoise_gray``
+        preset beside ``denoise``) restoring the gray inputs, which the RGB model would see as
+        three equal channels."""
+        self.gray = replace(self, model=model, gray=None)
+        return self
+
     def restore_array(self, pixels: np.ndarray, name: str = "image", progress=None) -> np.ndarray:
+        if self.gray is not None and pixels.ndim == 2:
+            return self.gray.restore_array(pixels, name, progress)
         run = dict(tile=self.tile, overlap=self.overlap, topk=self.topk, device=self.device, dtype=self.dtype,
                    fallback=self.fallback)  # fmt: skip
         view = self._task and self._task.raw_views(pixels, self.bayer_pattern)
@@ -236,17 +246,24 @@ def load(
     self_ensemble: bool = False,
     bayer_pattern: str = "RGGB",
 ) -> Restorer:
-    """A shipped preset (``"denoise"``, ``"jpeg"``, ``"sr"``, ``"demosaic"``) or a weights file, ready
-    to ``.restore(image)``; the options are ``semanir restore``'s."""
-    from .pretrained import resolve_weights
+    """A shipped preset (``"denoise"``, ``"jpeg"``, ``"sr_x2"``, ...; ``semanir.list_presets()``) or
+    a weights file, ready to ``.restore(image)``; the options are ``semanir restore``'s. An RGB
+    preset with a gray twin (``denoise`` and ``denoise_gray``) restores gray images with the twin."""
+    from .pretrained import get_preset, gray_twin, list_presets, resolve_weights
     from .weights import model_from_weights
 
+    def build(path):
+        net, meta = model_from_weights(path, model, **({"attn_impl": impl} if impl else {}))
+        if k is not None:
+            net.set_topk(k)
+        return net, meta
+
     path = resolve_weights(weights)
-    net, meta = model_from_weights(path, model, **({"attn_impl": impl} if impl else {}))
-    if k is not None:
-        net.set_topk(k)
+    net, meta = build(path)
     dev = pick_device(str(device))
-    return Restorer(net, meta.get("task"), tile, overlap, None, dev, pick_dtype(dev, precision), bayer_pattern, self_ensemble)
+    restorer = Restorer(net, meta.get("task"), tile, overlap, None, dev, pick_dtype(dev, precision), bayer_pattern, self_ensemble)
+    twin = gray_twin(get_preset(str(weights))) if str(weights) in list_presets() and path != Path(weights) else None
+    return restorer.with_gray_model(build(twin.path)[0]) if twin else restorer
 
 
 __all__ = ["IMAGE_EXTENSIONS", "Restorer", "load", "check_writable", "collect_inputs", "output_folder", "plan_outputs"]

@@ -42,15 +42,6 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="average over the 8 rotations/mirrors of the input (8x the time)")  # fmt: skip
 
 
-def weights_path(args: argparse.Namespace, task: str | None, channels: int | None = None, scale: int | None = None) -> Path:
-    """--weights, or the preset shipped for --task (a task or preset name), channels and scale."""
-    from ..pretrained import DEFAULT_PRESET, find_preset
-
-    if args.weights:
-        return Path(args.weights)
-    return find_preset(task or DEFAULT_PRESET, channels, scale).path
-
-
 def load_model(args: argparse.Namespace, weights: Path):
     """(model, metadata) from a weights file with --model, --impl and --k applied."""
     from ..weights import model_from_weights

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import add_model_options, check_task_scale, load_model, positive, settings, weights_path
+from .common import add_model_options, check_task_scale, load_model, positive, settings
 
 
 def add_parser(sub) -> None:
@@ -32,10 +32,11 @@ def run(args: argparse.Namespace) -> int:
     inputs = collect_inputs(args.inputs)
     out_dir = Path(args.output)
     plan = plan_outputs(inputs, out_dir.resolve(), args.format)
-    from ..pretrained import task_of
+    from ..pretrained import DEFAULT_PRESET, find_preset, gray_twin, task_of
 
     named = args.task or ("sr" if args.scale else None)
-    model, meta = load_model(args, weights_path(args, named, None, args.scale))
+    preset = None if args.weights else find_preset(named or DEFAULT_PRESET, None, args.scale)
+    model, meta = load_model(args, Path(args.weights) if args.weights else preset.path)
     device, dtype = settings(args)
     task = task_of(named) if named else meta.get("task")
     if named and task:
@@ -43,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     restorer = Restorer(
         model, task, args.tile, args.overlap, None, device, dtype, args.bayer_pattern, args.self_ensemble
     )
+    twin = gray_twin(preset) if preset and not args.model else None
+    if twin:  # gray files go to the 1-channel preset of the same task
+        restorer.with_gray_model(load_model(args, twin.path)[0])
     failures = 0
     with output_folder(out_dir):  # after every refusal above; removed again if nothing is written
         remove_stale_temporaries(out_dir)  # what a killed restore left

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import Interrupted, UsageError
-from .common import add_model_options, check_task_scale, level, load_model, settings, weights_path
+from .common import add_model_options, check_task_scale, level, load_model, settings
 
 
 def add_parser(sub) -> None:
@@ -45,9 +45,11 @@ def run(args: argparse.Namespace) -> int:
     if args.model == "identity":  # the degraded input itself: the baseline row of every table
         restore, label = identity_restorer(protocol), "degraded input (identity)"
     else:
+        from ..pretrained import find_preset
         from ..weights import file_identity
 
-        weights = weights_path(args, args.task, protocol.channels, protocol.scale)
+        # --weights, or the preset of the task for the protocol's channels and scale (denoise_gray, sr_x2).
+        weights = Path(args.weights) if args.weights else find_preset(args.task, protocol.channels, protocol.scale).path
         model, meta = load_model(args, weights)
         if model.in_chans != protocol.channels:
             raise UsageError(f"{meta.get('model_name')} takes {model.in_chans}-channel images; the protocol uses {protocol.channels}")

@@ -85,6 +85,15 @@ def find_preset(name: str, channels: int | None = None, scale: int | None = None
     return matches[0]
 
 
+def gray_twin(preset: Preset) -> Preset | None:
+    """The 1-channel preset of an RGB preset's task and scale (``denoise_gray`` for ``denoise``),
+    which restores gray images better than the RGB model on three equal channels."""
+    if preset.channels != 3:
+        return None
+    twins = [p for p in map(get_preset, list_presets()) if (p.task, p.scale, p.channels) == (preset.task, preset.scale, 1)]
+    return twins[0] if twins else None
+
+
 def task_of(name: str) -> str:
     """The task a ``--task`` value names: a task, or a preset's task."""
     from ..tasks import list_tasks

@@ -109,10 +109,12 @@ def deblocker():
     return model
 
 
-# Gains measured on this crop with the shipped weights (3200 iterations from the denoiser):
-# QF 10 / 20 / 40 +1.85 / +2.06 / +1.92 dB; the denoiser itself gives +0.08 / +0.14 / +0.18, so
-# these thresholds fail unless the JPEG training took. About 0.5 dB of margin.
-@pytest.mark.parametrize("quality, min_gain_db", [(10, 1.3), (20, 1.5), (40, 1.4)])
+# Gains measured on this crop with the shipped weights (3200 iterations from the denoiser on QF
+# 10-40, then 600 on QF 10-95): QF 10 / 20 / 40 / 60 / 90 +1.69 / +1.89 / +2.09 / +1.95 / +0.14 dB
+# (the 10-40 weights: +1.85 / +2.06 / +1.92 / +1.42 / -2.07); the denoiser itself gives +0.08 /
+# +0.14 / +0.18 at 10 / 20 / 40, so these thresholds fail unless the JPEG training took. A mild
+# JPEG must not come out worse than it went in (QF 95 still does: -1.06 dB).
+@pytest.mark.parametrize("quality, min_gain_db", [(10, 1.2), (20, 1.4), (40, 1.5), (60, 1.4), (90, 0.0)])
 def test_the_shipped_jpeg_remover_removes_artifacts_of_the_qualities_it_was_trained_for(deblocker, quality, min_gain_db):
     clean = _astronaut_crop()
     compressed = jpeg_compress(clean, quality).astype(np.float32)
@@ -123,7 +125,7 @@ def test_the_shipped_jpeg_remover_removes_artifacts_of_the_qualities_it_was_trai
 
 def test_restore_task_jpeg_restores_the_example_jpeg_file(tmp_path):
     # The README's example, as a user runs it: a real .jpg (quality 20), `semanir restore --task jpeg`.
-    # Measured: 27.57 -> 29.60 dB.
+    # Measured: 27.57 -> 29.52 dB (quality 10-95 weights).
     out = _restore_example_with_cli(tmp_path, "astronaut_q20.jpg", "jpeg")
     clean = quantize(_astronaut())
     before = psnr(quantize(read_image(EXAMPLES / "astronaut_q20.jpg").pixels), clean)

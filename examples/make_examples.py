@@ -5,12 +5,12 @@ with AWGN sigma 25 on the 0-255 scale (seed 0), rounded to 8 bits.
 astronaut_q20.jpg: the same crop saved by OpenCV as a JPEG of quality 20 (for `--task jpeg`).
 astronaut_lr_x4.png: the same crop downscaled x4 (64x64) by MATLAB's bicubic imresize (for `--task sr`).
 astronaut_bayer.png: the same crop as a 1-channel RGGB Bayer mosaic (for `--task demosaic`).
-astronaut_gray_noisy.png: the crop's gray (Y) image with AWGN sigma 25 (seed 0), 8 bits (`--task denoise_gray`).
-astronaut_gray_q10.jpg: the gray image as an OpenCV JPEG of quality 10 (`--task jpeg_gray`).
+astronaut_gray_noisy.png: the crop's gray (Y) image with AWGN sigma 25 (seed 0), 8 bits (for the gray denoiser).
+astronaut_gray_q10.jpg: the gray image as an OpenCV JPEG of quality 10 (for the gray JPEG remover).
 astronaut_lr_x2.png, astronaut_lr_x3.png: MATLAB-bicubic x2 (128x128) and x3 (85x85, of the top-left
 255x255) downscales (`--task sr --scale 2|3`).
 astronaut_blurred.png: the crop blurred by the deblur task's synthetic level with held-out seed 0 (a
-camera-shake kernel no training patch saw, a little noise, 8 bits; `--task deblur`).
+camera-shake kernel no training patch saw, a little noise, 8 bits; for the deblurrer, benchmarks/deblur.md).
 """
 
 from pathlib import Path

@@ -84,5 +84,6 @@ def test_gray_files_go_to_the_gray_twin_and_color_files_to_the_rgb_preset(preset
     # The Python API does the same; --weights FILE (or a twin-less preset) never swaps models.
     assert np.array_equal(semanir.load("denoise", device="cpu").restore(g_in), by_gray.restore(g_in))
     assert semanir.load(presets / "denoise.safetensors", device="cpu").gray is None
+    assert semanir.load("denoise", model="semanir_unet_color", device="cpu").gray is None  # --model names one model
     assert semanir.load("sr", device="cpu").gray is None
     assert c_in.shape == (24, 20, 3)

@@ -262,7 +262,9 @@ def load(
     net, meta = build(path)
     dev = pick_device(str(device))
     restorer = Restorer(net, meta.get("task"), tile, overlap, None, dev, pick_dtype(dev, precision), bayer_pattern, self_ensemble)
-    twin = gray_twin(get_preset(str(weights))) if str(weights) in list_presets() and path != Path(weights) else None
+    # A named preset's gray twin, unless ``model`` names one architecture for the weights.
+    named_preset = str(weights) in list_presets() and path != Path(weights)
+    twin = gray_twin(get_preset(str(weights))) if named_preset and model is None else None
     return restorer.with_gray_model(build(twin.path)[0]) if twin else restorer
 
 

@@ -50,6 +50,10 @@ def get_preset(name: str) -> Preset:
     return _preset(name, path, path.stat().st_mtime)
 
 
+def shipped_presets() -> list[Preset]:
+    return [get_preset(name) for name in list_presets()]
+
+
 def preset_path(name: str) -> Path:
     path = _folder() / f"{name}.safetensors"
     if not path.is_file():
@@ -71,7 +75,7 @@ def find_preset(name: str, channels: int | None = None, scale: int | None = None
             raise UsageError(f"preset {name} upscales x{preset.scale}, not x{scale}")
         return preset
     default = get_task(name).default_preset
-    shipped = [get_preset(p) for p in list_presets()]
+    shipped = shipped_presets()
     default_preset = next((p for p in shipped if p.name == default), None)
     wanted_scale = scale if scale is not None else (default_preset.scale if default_preset else 1)
     matches = [p for p in shipped if p.task == name and p.scale == wanted_scale]
@@ -90,7 +94,7 @@ def gray_twin(preset: Preset) -> Preset | None:
     which restores gray images better than the RGB model on three equal channels."""
     if preset.channels != 3:
         return None
-    twins = [p for p in map(get_preset, list_presets()) if (p.task, p.scale, p.channels) == (preset.task, preset.scale, 1)]
+    twins = [p for p in shipped_presets() if (p.task, p.scale, p.channels) == (preset.task, preset.scale, 1)]
     return twins[0] if twins else None
 
 

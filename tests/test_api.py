@@ -62,6 +62,17 @@ def test_sr_returns_the_upscaled_size(crop):
     assert out.shape == (48, 64, 3)
 
 
+def test_task_and_scale_pick_the_preset_as_the_cli_does(crop):
+    x2 = semanir.load(task="sr", scale=2, impl="mask", device="cpu")
+    assert (x2.task, x2.scale) == ("sr", 2)
+    assert semanir.load(scale=3, impl="mask", device="cpu").scale == 3  # a scale alone means sr
+    assert semanir.load(device="cpu").task == "denoise"
+    with pytest.raises(UsageError, match="upscales x2; task denoise needs same-size output"):
+        semanir.load("sr_x2", task="denoise")
+    with pytest.raises(UsageError, match="preset sr_x2 upscales x2, not x3"):
+        semanir.load(task="sr_x2", scale=3)
+
+
 def test_bad_inputs_say_what_is_expected(denoiser):
     with pytest.raises(UsageError, match="numpy array, a PIL image or a torch tensor, got list"):
         denoiser.restore([[0.0]])

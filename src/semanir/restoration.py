@@ -233,9 +233,17 @@ class Restorer:
         return out if image.dim() == 4 else out[0]
 
 
+def check_task_scale(model: nn.Module, meta: dict, task: str, scale: int | None = None) -> None:
+    """Refuse weights whose output size does not fit the task before any image is read: SR weights
+    on a same-size task (or the reverse) would otherwise fail, or write, only after a whole image."""
+    get_task(task).check_model_scale(model_geometry(model).scale, meta.get("model_name", "these weights"), scale)
+
+
 def load(
-    weights: str | Path = "denoise",
+    weights: str | Path | None = None,
     *,
+    task: str | None = None,
+    scale: int | None = None,
     model: str | None = None,
     device: str | torch.device = "auto",
     precision: str = "auto",
@@ -246,10 +254,23 @@ def load(
     self_ensemble: bool = False,
     bayer_pattern: str = "RGGB",
 ) -> Restorer:
-    """A shipped preset (``"denoise"``, ``"jpeg"``, ``"sr_x2"``, ...; ``semanir.list_presets()``) or
-    a weights file, ready to ``.restore(image)``; the options are ``semanir restore``'s. An RGB
-    preset with a gray twin (``denoise`` and ``denoise_gray``) restores gray images with the twin."""
-    from .pretrained import get_preset, gray_twin, list_presets, resolve_weights
+    """A shipped preset or a weights file, ready to ``.restore(image)``; the options are ``semanir
+    restore``'s.
+
+    ``weights``: a preset's name (``"denoise"``, ``"sr_x2"``; ``semanir.list_presets()``) or a file.
+    Without it, ``task`` and ``scale`` pick the preset (``load(task="sr", scale=2)``; default
+    ``denoise``). With it, ``task`` runs the weights as that task (default: the one stored with
+    them), refused before any image if their scale does not fit. An RGB preset with a gray twin
+    (``denoise`` and ``denoise_gray``) restores gray images with the twin.
+    """
+    from .pretrained import (
+        DEFAULT_PRESET,
+        find_preset,
+        get_preset,
+        gray_twin,
+        resolve_weights,
+        task_of,
+    )
     from .weights import model_from_weights
 
     def build(path):
@@ -258,14 +279,21 @@ def load(
             net.set_topk(k)
         return net, meta
 
-    path = resolve_weights(weights)
-    net, meta = build(path)
+    task = task or ("sr" if scale else None)  # a scale alone asks for super-resolution
+    if weights is None:
+        preset = find_preset(task or DEFAULT_PRESET, None, scale)
+    else:
+        path = resolve_weights(weights)
+        preset = get_preset(str(weights)) if path != Path(weights) else None
+    net, meta = build(preset.path if preset else path)
+    run_task = task_of(task) if task else meta.get("task")
+    if task:
+        check_task_scale(net, meta, run_task, scale)
     dev = pick_device(str(device))
-    restorer = Restorer(net, meta.get("task"), tile, overlap, None, dev, pick_dtype(dev, precision), bayer_pattern, self_ensemble)
-    # A named preset's gray twin, unless ``model`` names one architecture for the weights.
-    named_preset = str(weights) in list_presets() and path != Path(weights)
-    twin = gray_twin(get_preset(str(weights))) if named_preset and model is None else None
+    restorer = Restorer(net, run_task, tile, overlap, None, dev, pick_dtype(dev, precision), bayer_pattern, self_ensemble)
+    # A preset's gray twin, unless ``model`` names one architecture for the weights.
+    twin = gray_twin(preset) if preset and model is None else None
     return restorer.with_gray_model(build(twin.path)[0]) if twin else restorer
 
 
-__all__ = ["IMAGE_EXTENSIONS", "Restorer", "load", "check_writable", "collect_inputs", "output_folder", "plan_outputs"]
+__all__ = ["IMAGE_EXTENSIONS", "Restorer", "check_task_scale", "load", "check_writable", "collect_inputs", "output_folder", "plan_outputs"]

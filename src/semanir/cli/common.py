@@ -55,15 +55,6 @@ def load_model(args: argparse.Namespace, weights: Path):
     return model, meta
 
 
-def check_task_scale(model, meta: dict, task: str, scale: int | None = None) -> None:
-    """Refuse weights whose output size does not fit the task before any image is read: SR weights
-    on a same-size task (or the reverse) would otherwise fail, or write, only after a whole image."""
-    from ..inference import model_geometry
-    from ..tasks import get_task
-
-    get_task(task).check_model_scale(model_geometry(model).scale, meta.get("model_name", "these weights"), scale)
-
-
 def _one_line_for_semanir(format_warning):
     """semanir's own warnings (an fp16 tile redone in fp32) as one line, like its errors; others
     (torch's, a test runner's summary) as ``format_warning`` writes them."""
@@ -78,13 +69,18 @@ def _one_line_for_semanir(format_warning):
     return fmt
 
 
-def settings(args: argparse.Namespace):
-    """(device, dtype) from --device and --precision; semanir's warnings as one line from now on."""
+def one_line_warnings() -> None:
+    """semanir's warnings as one line from now on."""
     import warnings
-
-    from ..inference import pick_device, pick_dtype
 
     if not getattr(warnings.formatwarning, "semanir", False):
         warnings.formatwarning = _one_line_for_semanir(warnings.formatwarning)
+
+
+def settings(args: argparse.Namespace):
+    """(device, dtype) from --device and --precision; semanir's warnings as one line from now on."""
+    from ..inference import pick_device, pick_dtype
+
+    one_line_warnings()
     device = pick_device(args.device)
     return device, pick_dtype(device, args.precision)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import add_model_options, check_task_scale, load_model, positive, settings
+from .common import add_model_options, one_line_warnings, positive
 
 
 def add_parser(sub) -> None:
@@ -27,26 +27,17 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..data.io import ImageError
     from ..fileio import remove_stale_temporaries
-    from ..restoration import Restorer, collect_inputs, output_folder, plan_outputs
+    from ..restoration import collect_inputs, load, output_folder, plan_outputs
 
+    one_line_warnings()
     inputs = collect_inputs(args.inputs)
     out_dir = Path(args.output)
     plan = plan_outputs(inputs, out_dir.resolve(), args.format)
-    from ..pretrained import DEFAULT_PRESET, find_preset, gray_twin, task_of
-
-    named = args.task or ("sr" if args.scale else None)
-    preset = None if args.weights else find_preset(named or DEFAULT_PRESET, None, args.scale)
-    model, meta = load_model(args, Path(args.weights) if args.weights else preset.path)
-    device, dtype = settings(args)
-    task = task_of(named) if named else meta.get("task")
-    if named and task:
-        check_task_scale(model, meta, task, args.scale)
-    restorer = Restorer(
-        model, task, args.tile, args.overlap, None, device, dtype, args.bayer_pattern, args.self_ensemble
-    )
-    twin = gray_twin(preset) if preset and not args.model else None
-    if twin:  # gray files go to the 1-channel preset of the same task
-        restorer.with_gray_model(load_model(args, twin.path)[0])
+    restorer = load(
+        args.weights, task=args.task, scale=args.scale, model=args.model, device=args.device, precision=args.precision,
+        k=args.k, impl=args.impl, tile=args.tile, overlap=args.overlap, self_ensemble=args.self_ensemble,
+        bayer_pattern=args.bayer_pattern,
+    )  # fmt: skip
     failures = 0
     with output_folder(out_dir):  # after every refusal above; removed again if nothing is written
         remove_stale_temporaries(out_dir)  # what a killed restore left

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import Interrupted, UsageError
-from .common import add_model_options, check_task_scale, level, load_model, settings
+from .common import add_model_options, level, load_model, settings
 
 
 def add_parser(sub) -> None:
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         restore, label = identity_restorer(protocol), "degraded input (identity)"
     else:
         from ..pretrained import find_preset
+        from ..restoration import check_task_scale
         from ..weights import file_identity
 
         # --weights, or the preset of the task for the protocol's channels and scale (denoise_gray, sr_x2).

@@ -31,6 +31,7 @@ import triton.language as tl
 
 from .backends import triton_interpreting
 from .position import dense_bias
+from .triton_blocks import block_d, program_block, rows_contiguous
 
 # Read once, as triton.jit does when it defines the kernels below.
 _INTERPRETING = triton_interpreting()
@@ -69,13 +70,7 @@ def _flash_fwd_kernel(
     H, N, D, T, C, WW, N_BUCKET,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr, PRECISION: tl.constexpr,
 ):  # fmt: skip
-    pid_m = tl.program_id(0)
-    b = tl.program_id(1) // H
-    h = tl.program_id(1) % H
-    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    dims = tl.arange(0, BLOCK_D)
-    row_ok = rows < N
-    d_ok = dims < D  # head dim 30 is padded to 32 with zeros: they add nothing to q.k or p.v
+    b, h, rows, dims, row_ok, d_ok = program_block(H, N, D, BLOCK_M, BLOCK_D)
     q = tl.load(Q + b * s_qb + h * s_qh + rows[:, None] * s_qn + dims[None, :], mask=row_ok[:, None] & d_ok[None, :], other=0.0)
     m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
@@ -117,13 +112,7 @@ def _flash_bwd_dkdv_kernel(
     H, N, D, T, C, WW, N_BUCKET,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr, PRECISION: tl.constexpr,
 ):  # fmt: skip
-    pid_n = tl.program_id(0)
-    b = tl.program_id(1) // H
-    h = tl.program_id(1) % H
-    cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
-    dims = tl.arange(0, BLOCK_D)
-    col_ok = cols < N
-    d_ok = dims < D
+    b, h, cols, dims, col_ok, d_ok = program_block(H, N, D, BLOCK_N, BLOCK_D)
     kv_mask = col_ok[:, None] & d_ok[None, :]
     k = tl.load(K + b * s_kb + h * s_kh + cols[:, None] * s_kn + dims[None, :], mask=kv_mask, other=0.0)
     v = tl.load(V + b * s_vb + h * s_vh + cols[:, None] * s_vn + dims[None, :], mask=kv_mask, other=0.0)
@@ -159,13 +148,7 @@ def _flash_bwd_dq_kernel(
     H, N, D, T, C, WW, N_BUCKET,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr, PRECISION: tl.constexpr,
 ):  # fmt: skip
-    pid_m = tl.program_id(0)
-    b = tl.program_id(1) // H
-    h = tl.program_id(1) % H
-    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    dims = tl.arange(0, BLOCK_D)
-    row_ok = rows < N
-    d_ok = dims < D
+    b, h, rows, dims, row_ok, d_ok = program_block(H, N, D, BLOCK_M, BLOCK_D)
     q, do, lse, delta = _query_block(
         Q + b * s_qb + h * s_qh, DO + b * s_db + h * s_dh, LSE + (b * H + h) * N, DELTA + (b * H + h) * N,
         rows, dims, row_ok, d_ok, s_qn, s_dn,
@@ -224,16 +207,13 @@ def _precision(dtype: torch.dtype) -> str:
     return "tf32" if dtype != torch.float32 or torch.backends.cuda.matmul.allow_tf32 else "ieee"
 
 
-def _rows_contiguous(t: torch.Tensor) -> torch.Tensor:
-    return t if t.stride(-1) == 1 else t.contiguous()
-
 
 def _launch_args(q, window):
     b, h, n, d = q.shape
     wh, ww = window
     return dict(
         H=h, N=n, D=d, T=(2 * wh - 1) * (2 * ww - 1), C=(wh - 1) * (2 * ww - 1) + (ww - 1), WW=ww,
-        N_BUCKET=triton.next_power_of_2(n), BLOCK_D=max(16, triton.next_power_of_2(d)), PRECISION=_precision(q.dtype),
+        N_BUCKET=triton.next_power_of_2(n), BLOCK_D=block_d(d), PRECISION=_precision(q.dtype),
     )  # fmt: skip
 
 
@@ -248,7 +228,7 @@ def _dense_bias(bias_table, window, dtype):
 
 def forward(q, k, v, index, bias_table, window) -> tuple[torch.Tensor, torch.Tensor]:
     """Returns (out (B, H, N, D) in q's dtype, lse (B, H, N) fp32)."""
-    q, k, v = (_rows_contiguous(t) for t in (q, k, v))
+    q, k, v = (rows_contiguous(t) for t in (q, k, v))
     b, h, n, _ = q.shape
     mask = dictionary_mask(index, n)
     bias = _dense_bias(bias_table, window, q.dtype)
@@ -262,7 +242,7 @@ def forward(q, k, v, index, bias_table, window) -> tuple[torch.Tensor, torch.Ten
 def backward(grad_out, q, k, v, index, bias_table, out, lse, window):
     """Returns (dq, dk, dv, dbias) in the dtypes of (q, k, v, bias_table)."""
     # tl.dot takes one dtype: dO in q's, whatever precision the caller's loss ran in.
-    q, k, v, grad_out = (_rows_contiguous(t) for t in (q, k, v, grad_out.to(q.dtype)))
+    q, k, v, grad_out = (rows_contiguous(t) for t in (q, k, v, grad_out.to(q.dtype)))
     b, h, n, d = q.shape
     mask = dictionary_mask(index, n)
     bias = _dense_bias(bias_table, window, q.dtype)

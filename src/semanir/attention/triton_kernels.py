@@ -23,6 +23,8 @@ import torch
 import triton
 import triton.language as tl
 
+from .triton_blocks import block_d, program_block, rows_contiguous
+
 # Untuned, conservative tiles: no GPU was available when this was written
 # (see benchmarks/training_throughput.md).
 BLOCK_M = 16
@@ -46,13 +48,7 @@ def _ksa_fwd_kernel(
     H, N, KSEL, D, WH, WW,
     BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr,
 ):  # fmt: skip
-    pid_m = tl.program_id(0)
-    b = tl.program_id(1) // H
-    h = tl.program_id(1) % H
-    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    dims = tl.arange(0, BLOCK_D)
-    row_ok = rows < N
-    d_ok = dims < D  # head dims that are not a power of two are padded and masked
+    b, h, rows, dims, row_ok, d_ok = program_block(H, N, D, BLOCK_M, BLOCK_D)
     q = tl.load(
         Q + b * s_qb + h * s_qh + rows[:, None] * s_qn + dims[None, :],
         mask=row_ok[:, None] & d_ok[None, :], other=0.0,
@@ -95,13 +91,7 @@ def _ksa_bwd_kernel(
     H, N, KSEL, D, WH, WW,
     BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr,
 ):  # fmt: skip
-    pid_m = tl.program_id(0)
-    b = tl.program_id(1) // H
-    h = tl.program_id(1) % H
-    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    dims = tl.arange(0, BLOCK_D)
-    row_ok = rows < N
-    d_ok = dims < D
+    b, h, rows, dims, row_ok, d_ok = program_block(H, N, D, BLOCK_M, BLOCK_D)
     io_mask = row_ok[:, None] & d_ok[None, :]
     q = tl.load(Q + b * s_qb + h * s_qh + rows[:, None] * s_qn + dims[None, :], mask=io_mask, other=0.0).to(tl.float32)
     do = tl.load(DO + b * s_db + h * s_dh + rows[:, None] * s_dn + dims[None, :], mask=io_mask, other=0.0).to(tl.float32)
@@ -132,18 +122,11 @@ def _ksa_bwd_kernel(
     tl.store(DQ + (b * H + h) * N * D + rows[:, None] * D + dims[None, :], dq, mask=io_mask)
 
 
-def _block_d(d: int) -> int:
-    return max(16, triton.next_power_of_2(d))
-
-
-def _rows_contiguous(t: torch.Tensor) -> torch.Tensor:
-    # The kernels address the head dim with unit stride; every other stride is passed in.
-    return t if t.stride(-1) == 1 else t.contiguous()
 
 
 def forward(q, k, v, index, bias_table, window) -> tuple[torch.Tensor, torch.Tensor]:
     """Returns (out (B, H, N, D) in q's dtype, lse (B, H, N) fp32)."""
-    q, k, v, bias_table = (_rows_contiguous(t) for t in (q, k, v, bias_table))
+    q, k, v, bias_table = (rows_contiguous(t) for t in (q, k, v, bias_table))
     index = index.contiguous()
     b, h, n, d = q.shape
     out = torch.empty_like(q, memory_format=torch.contiguous_format)
@@ -155,14 +138,14 @@ def forward(q, k, v, index, bias_table, window) -> tuple[torch.Tensor, torch.Ten
         v.stride(0), v.stride(1), v.stride(2), out.stride(0), out.stride(1), out.stride(2),
         index.stride(0), index.stride(1), bias_table.stride(0),
         h, n, index.shape[-1], d, window[0], window[1],
-        BLOCK_M=BLOCK_M, BLOCK_K=BLOCK_K, BLOCK_D=_block_d(d), num_warps=NUM_WARPS,
+        BLOCK_M=BLOCK_M, BLOCK_K=BLOCK_K, BLOCK_D=block_d(d), num_warps=NUM_WARPS,
     )  # fmt: skip
     return out, lse
 
 
 def backward(grad_out, q, k, v, index, bias_table, out, lse, window):
     """Returns (dq, dk, dv, dbias) in the dtypes of (q, k, v, bias_table)."""
-    q, k, v, grad_out = (_rows_contiguous(t) for t in (q, k, v, grad_out))
+    q, k, v, grad_out = (rows_contiguous(t) for t in (q, k, v, grad_out))
     bias_table = bias_table.contiguous()
     index = index.contiguous()
     b, h, n, d = q.shape
@@ -179,6 +162,6 @@ def backward(grad_out, q, k, v, index, bias_table, out, lse, window):
         v.stride(0), v.stride(1), v.stride(2), grad_out.stride(0), grad_out.stride(1), grad_out.stride(2),
         index.stride(0), index.stride(1), bias_table.stride(0),
         h, n, index.shape[-1], d, window[0], window[1],
-        BLOCK_M=BLOCK_M, BLOCK_K=BLOCK_K, BLOCK_D=_block_d(d), num_warps=NUM_WARPS,
+        BLOCK_M=BLOCK_M, BLOCK_K=BLOCK_K, BLOCK_D=block_d(d), num_warps=NUM_WARPS,
     )  # fmt: skip
     return dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), dbias.to(bias_table.dtype)

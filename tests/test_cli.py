@@ -5,8 +5,10 @@ import pickle
 import re
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -340,6 +342,25 @@ def test_restore_with_a_task_that_ships_no_weights_says_so(tmp_path, capsys):
     src = _write(tmp_path / "in.png", np.random.default_rng(6).random((16, 16, 3)))
     assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "weather"]) == 2
     assert "no shipped weights for weather; pass --weights FILE" in _one_error_line(capsys)
+
+
+def test_restore_task_jpeg_leaves_a_mild_jpeg_as_it_is_and_says_so(tmp_path, recwarn):
+    # The jpeg presets lower a quality-90+ file (benchmarks/jpeg.md); a quality-20 file is restored.
+    pixels = (np.random.default_rng(7).random((24, 32, 3)) * 255).astype(np.uint8)
+    for quality in (20, 95):
+        cv2.imwrite(str(tmp_path / f"q{quality}.jpg"), pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert main(["restore", str(tmp_path / "q20.jpg"), str(tmp_path / "q95.jpg"), "-o", str(tmp_path / "out"), "--task", "jpeg"]) == 0
+    message = "q95.jpg: left as it is: a JPEG of quality 95 (>= 90) has too few artifacts to gain from restoring"
+    assert [str(w.message) for w in recwarn.list] == [message]
+    w = recwarn.list[0]  # pytest records warnings; outside it, the CLI prints this one as a single line
+    assert warnings.formatwarning(w.message, w.category, w.filename, w.lineno) == f"semanir: warning: {message}\n"
+    recwarn.clear()
+    for quality, unchanged in ((20, False), (95, True)):
+        given, written = (read_image(p).pixels for p in (tmp_path / f"q{quality}.jpg", tmp_path / "out" / f"q{quality}.png"))
+        assert np.array_equal(given, written) == unchanged
+    assert main(["restore", str(tmp_path / "q95.jpg"), "-o", str(tmp_path / "forced"), "--task", "jpeg", "--restore-mild-jpeg"]) == 0
+    assert not recwarn.list
+    assert not np.array_equal(read_image(tmp_path / "forced" / "q95.png").pixels, read_image(tmp_path / "q95.jpg").pixels)
 
 
 # --- restore never writes two inputs to one output ----------------------------------------------

@@ -197,3 +197,22 @@ def test_list_images_errors(tmp_path):
         list_images(tmp_path / "readme.txt")
     with pytest.raises(ImageError, match=r"pattern .*: no images"):
         list_images(str(tmp_path / "*.png"))
+
+
+@pytest.mark.parametrize("encoder", ["opencv", "pillow"])
+def test_a_jpeg_files_quality_is_read_from_its_tables(tmp_path, encoder):
+    import io
+
+    from PIL import Image
+
+    pixels = quantize(natural_image(24, 32))
+    for quality in range(1, 101):
+        if encoder == "opencv":
+            data = cv2.imencode(".jpg", pixels[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
+        else:
+            buffer = io.BytesIO()
+            Image.fromarray(pixels[..., 0]).save(buffer, "JPEG", quality=quality)  # gray: one table
+            data = buffer.getvalue()
+        assert image_io.decode_image(data, "x.jpg").jpeg_quality == quality
+    write_image(tmp_path / "a.png", pixels)
+    assert read_image(tmp_path / "a.png").jpeg_quality is None

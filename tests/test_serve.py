@@ -278,3 +278,15 @@ def test_a_16_bit_upload_is_previewed_in_8_bits_and_restored_in_16(tmp_path, wei
     preview, result = read_image(job.folder / "input.png"), read_image(job.folder / "result.png")
     assert preview.bit_depth == 8 and np.abs(preview.pixels - deep).max() <= 0.5 / 255 + 1e-6
     assert job.state == "done" and result.bit_depth == 16
+
+
+def test_a_mild_jpeg_comes_back_unchanged_with_a_note(tmp_path, weights):
+    import cv2
+
+    model, _ = model_from_weights(weights["denoise"])  # any model: the jpeg task decides before it runs
+    runner = JobRunner({"jpeg": Restorer(model, "jpeg")}.__getitem__, ["jpeg"], tmp_path / "w")
+    data = cv2.imencode(".jpg", _image(10, (16, 16)), [cv2.IMWRITE_JPEG_QUALITY, 96])[1].tobytes()
+    job = _finished(runner.submit(data, "mild.jpg", Options("jpeg")))
+    runner.close()
+    assert job.state == "done" and job.message.startswith("left as it is: a JPEG of quality 96")
+    np.testing.assert_array_equal(_decoded((job.folder / "result.png").read_bytes()), cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)[..., ::-1])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import tempfile
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data.io import IMAGE_EXTENSIONS, ImageError, list_images, quantize, read_image, to_float, write_image
+from .data.io import IMAGE_EXTENSIONS, ImageError, ImageFile, list_images, quantize, read_image, to_float, write_image
 from .errors import UsageError
 from .inference import Fp32Fallback, check_tiling, model_geometry, pick_device, pick_dtype, restore_tensor, restore_views
 from .tasks import get_task
@@ -129,6 +130,7 @@ class Restorer:
     bayer_pattern: str = "RGGB"
     self_ensemble: bool = False
     gray: Restorer | None = None  # restores the gray inputs instead (see with_gray_model)
+    keep_mild: bool = True  # return files the task would only make worse unchanged (restore_image)
 
     def __post_init__(self):
         self.model = self.model.to(self.device).eval()
@@ -185,9 +187,20 @@ class Restorer:
             alpha = np.clip(cv2.resize(alpha, (w, h), interpolation=cv2.INTER_CUBIC), 0, 1)
         return out, alpha
 
+    def restore_image(self, image: ImageFile, name: str = "image", progress=None):
+        """(pixels, alpha, note) of a decoded file: ``restore_with_alpha``'s, or, for a file the
+        task would only make worse (a JPEG of quality 90 or more), the input unchanged and a note
+        that says why; ``keep_mild=False`` restores every file."""
+        reason = self.keep_mild and self._task and self._task.leave_as_is(image)
+        if reason:
+            return image.pixels, image.alpha, f"left as it is: {reason}"
+        return *self.restore_with_alpha(image.pixels, image.alpha, name, progress), None
+
     def restore_file(self, src: Path, dst: Path, progress=None) -> Path:
         image = read_image(src)
-        out, alpha = self.restore_with_alpha(image.pixels, image.alpha, src.name, progress)
+        out, alpha, note = self.restore_image(image, src.name, progress)
+        if note:
+            warnings.warn(f"{src.name}: {note}", stacklevel=2)
         return write_image(dst, out, bit_depth=image.bit_depth, alpha=alpha)
 
     def restore(self, image):
@@ -253,6 +266,7 @@ def load(
     overlap: int | None = None,
     self_ensemble: bool = False,
     bayer_pattern: str = "RGGB",
+    keep_mild: bool = True,
 ) -> Restorer:
     """A shipped preset or a weights file, ready to ``.restore(image)``; the options are ``semanir
     restore``'s.
@@ -261,7 +275,8 @@ def load(
     Without it, ``task`` and ``scale`` pick the preset (``load(task="sr", scale=2)``; default
     ``denoise``). With it, ``task`` runs the weights as that task (default: the one stored with
     them), refused before any image if their scale does not fit. An RGB preset with a gray twin
-    (``denoise`` and ``denoise_gray``) restores gray images with the twin.
+    (``jpeg`` and ``jpeg_gray``) restores gray images with the twin. ``keep_mild=False``
+    restores even the files a task leaves as they are (JPEGs of quality 90 or more).
     """
     from .pretrained import (
         DEFAULT_PRESET,
@@ -290,7 +305,8 @@ def load(
     if task:
         check_task_scale(net, meta, run_task, scale)
     dev = pick_device(str(device))
-    restorer = Restorer(net, run_task, tile, overlap, None, dev, pick_dtype(dev, precision), bayer_pattern, self_ensemble)
+    restorer = Restorer(net, run_task, tile, overlap, None, dev, pick_dtype(dev, precision), bayer_pattern, self_ensemble,
+                        keep_mild=keep_mild)  # fmt: skip
     # A preset's gray twin, unless ``model`` names one architecture for the weights.
     twin = gray_twin(preset) if preset and model is None else None
     return restorer.with_gray_model(build(twin.path)[0]) if twin else restorer

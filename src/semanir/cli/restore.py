@@ -20,6 +20,9 @@ def add_parser(sub) -> None:
     p.add_argument("--scale", type=positive, help="upscaling factor: picks the sr preset (2, 3 or 4; default 4)")
     p.add_argument("--format", default="png", choices=("png", "tif"), help="output format (keeps 16 bits)")
     p.add_argument("--bayer-pattern", default="RGGB", help="CFA layout of 1-channel demosaicking inputs")
+    p.add_argument("--restore-mild-jpeg", action="store_true",
+                   help="--task jpeg: restore JPEGs of quality 90 or more too (by default they are "
+                        "written unchanged: the presets would lower their quality)")  # fmt: skip
     add_model_options(p)
     p.set_defaults(func=run)
 
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     restorer = load(
         args.weights, task=args.task, scale=args.scale, model=args.model, device=args.device, precision=args.precision,
         k=args.k, impl=args.impl, tile=args.tile, overlap=args.overlap, self_ensemble=args.self_ensemble,
-        bayer_pattern=args.bayer_pattern,
+        bayer_pattern=args.bayer_pattern, keep_mild=not args.restore_mild_jpeg,
     )  # fmt: skip
     failures = 0
     with output_folder(out_dir):  # after every refusal above; removed again if nothing is written

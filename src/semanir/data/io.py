@@ -44,6 +44,32 @@ class ImageFile:
     bit_depth: int  # 8 or 16: the sample size on disk
     alpha: np.ndarray | None  # float32 HxW in [0, 1], or None
     path: Path
+    jpeg_quality: int | None = None  # a JPEG file's quality, estimated from its tables (jpeg_quality)
+
+
+# libjpeg's (IJG's) luminance quantization table at quality 50, which its quality setting scales.
+_IJG_LUMINANCE = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+])  # fmt: skip
+
+
+def _ijg_table(quality: int) -> np.ndarray:
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    return np.clip((_IJG_LUMINANCE * scale + 50) // 100, 1, 255)
+
+
+_IJG_SORTED = {q: np.sort(_ijg_table(q)) for q in range(1, 101)}
+
+
+def jpeg_quality(luminance_table) -> int:
+    """The libjpeg quality (1-100) whose luminance table is nearest to ``luminance_table`` (64
+    values, any order: encoders store them zigzag or row-major). Exact for files libjpeg wrote
+    (OpenCV, Pillow, most software); an estimate for cameras' own tables. Ties go to the higher
+    quality (above 97 several qualities give the same table)."""
+    table = np.sort(np.asarray(luminance_table, np.int64).ravel())
+    return min(range(100, 0, -1), key=lambda q: int(np.abs(_IJG_SORTED[q] - table).sum()))
 
 
 def quantize(img: np.ndarray, bit_depth: int = 8) -> np.ndarray:
@@ -75,17 +101,21 @@ def to_float(img: np.ndarray) -> np.ndarray:
     raise ImageError(f"unsupported sample type {img.dtype} (use uint8, uint16 or float)")
 
 
-def _check_jpeg_complete(data: bytes, path: Path) -> None:
-    # libjpeg only *warns* on a truncated file and OpenCV then returns a half-gray image; Pillow's
-    # decoder raises instead. Decoding at 1/8 scale (draft mode) still reads every entropy-coded byte.
+def _check_jpeg_complete(data: bytes, path: Path) -> int | None:
+    """The file's quality (:func:`jpeg_quality`; None without tables), once it is known complete.
+
+    libjpeg only *warns* on a truncated file and OpenCV then returns a half-gray image; Pillow's
+    decoder raises instead. Decoding at 1/8 scale (draft mode) still reads every entropy-coded byte."""
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.draft(im.mode, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
             im.load()
+            tables = getattr(im, "quantization", None) or {}
     except (OSError, SyntaxError, ValueError) as err:
         raise ImageError(f"{path}: truncated or corrupt JPEG ({err})") from None
+    return jpeg_quality(tables[0]) if 0 in tables and len(tables[0]) == 64 else None
 
 
 @contextmanager
@@ -134,8 +164,7 @@ def decode_image(data: bytes, path: str | os.PathLike) -> ImageFile:
         raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if raw is None:
         raise ImageError(f"{path}: not a readable image (unknown format, truncated or corrupt)")
-    if data[:3] == b"\xff\xd8\xff":
-        _check_jpeg_complete(data, path)
+    quality = _check_jpeg_complete(data, path) if data[:3] == b"\xff\xd8\xff" else None
     if raw.dtype not in (np.uint8, np.uint16):
         raise ImageError(f"{path}: unsupported sample type {raw.dtype} (only 8- and 16-bit images)")
     bit_depth = 8 if raw.dtype == np.uint8 else 16
@@ -147,6 +176,7 @@ def decode_image(data: bytes, path: str | os.PathLike) -> ImageFile:
         bit_depth=bit_depth,
         alpha=None if alpha is None else to_float(alpha),
         path=path,
+        jpeg_quality=quality,
     )
 
 

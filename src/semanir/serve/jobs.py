@@ -195,10 +195,10 @@ class JobRunner:
             def progress(done: int, total: int) -> None:
                 job.done, job.total = done, total
 
-            out, alpha = restorer.restore_with_alpha(image.pixels, image.alpha, job.name, progress)
+            out, alpha, note = restorer.restore_image(image, job.name, progress)
             write_image(job.folder / "result.png", out, bit_depth=image.bit_depth, alpha=alpha)
             job.result_size = (out.shape[1], out.shape[0])
-            state = "done"
+            state, message = "done", note or ""
         except Exception as err:  # noqa: BLE001 - the job's page gets the one line, as the CLI prints it
             message = user_message(err)
             if message is None:

@@ -102,6 +102,11 @@ class Task:
 
     # --- models and inputs ----------------------------------------------------------------------
 
+    def leave_as_is(self, image) -> str | None:
+        """Why a file (an :class:`~semanir.data.io.ImageFile`) is better returned unchanged than
+        restored by this task's presets, or None."""
+        return None
+
     def check_model_scale(self, model_scale: int, model_name: str, scale: int | None = None) -> None:
         """Refuse a model whose output size does not fit the task (``scale``: the protocol's, if any)."""
         if model_scale != 1:

@@ -1,4 +1,4 @@
-"""Copy a training run's final weights into the package as a preset (fp16 storage).
+"""Copy a training run's final weights into the package as a preset (int8 storage).
 
     python scripts/ship_weights.py runs/shipped_denoise_color denoise --hardware "2-core AMD EPYC CPU"
 
@@ -6,7 +6,8 @@ Reads ``<run>/weights/final.safetensors`` (written by ``semanir train``; ``--wei
 the checkpoint's copy of a run stopped early, whose iteration count its metadata holds), keeps its metadata
 (model, config, task, training summary), adds where and how long it trained (from the run's
 ``train_log.csv``), and writes ``src/semanir/pretrained/<preset>.safetensors`` atomically.
-fp16 halves the file; the model is rebuilt in fp32 when loaded. The run's config must be on
+int8 weight matrices (a scale per output channel) quarter the file; the model is rebuilt in fp32
+when loaded (``semanir.weights.save_weights``). The run's config must be on
 record first as ``docs/training-records/<config name>.yaml``: the weights name it
 (``training.config``) and the tests load it from there.
 """
@@ -66,7 +67,7 @@ def main(argv=None) -> int:
     if seconds is not None:
         training["wall_hours"] = round(seconds / 3600, 2)
     extra = {k: v for k, v in meta.items() if k not in ("semanir_format", "model_name", "model_config", "training")}
-    path = save_weights(model, PRETRAINED / f"{args.preset}.safetensors", half=True, training=training, **extra)
+    path = save_weights(model, PRETRAINED / f"{args.preset}.safetensors", storage="int8", training=training, **extra)
     size = path.stat().st_size
     if size > MAX_BYTES:
         path.unlink()

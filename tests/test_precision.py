@@ -33,6 +33,7 @@ CASES = {
     "sr_x3": ("astronaut_lr_x3.png", (slice(21, 53), slice(27, 59)), 3),
     "demosaic": ("astronaut_bayer.png", CROP, 1),
 }
+GRAY = {"jpeg_gray"}  # scored against the clean crop in gray (the mosaic is 1-channel, its result RGB)
 
 
 def _restore_file(tmp_path: Path, src: Path, precision: str, *extra: str) -> np.ndarray:
@@ -48,10 +49,9 @@ def _restore_file(tmp_path: Path, src: Path, precision: str, *extra: str) -> np.
 def test_bf16_restore_of_every_preset_is_within_0p1_db_of_fp32(tmp_path, preset):
     example, (ys, xs), scale = CASES[preset]
     src = tmp_path / f"{preset}.png"  # a PNG crop: the JPEG's artifacts as decoded, not re-encoded
-    degraded = read_image(EXAMPLES / example).pixels
-    write_image(src, degraded[ys, xs])
+    write_image(src, read_image(EXAMPLES / example).pixels[ys, xs])
     clean = read_image(EXAMPLES / "astronaut_clean.png").pixels
-    clean = quantize(get_protocol("jpeg", 10, 1).to_channels(clean)[..., 0] if degraded.ndim == 2 else clean)
+    clean = quantize(get_protocol("jpeg", 10, 1).to_channels(clean)[..., 0] if preset in GRAY else clean)
     clean = clean[ys.start * scale : ys.stop * scale, xs.start * scale : xs.stop * scale]
     score = dict(crop_border=scale, y_channel=True) if scale > 1 else {}
     fp32 = psnr(_restore_file(tmp_path, src, "fp32", "--task", preset), clean, **score)

@@ -57,10 +57,38 @@ def test_files_whose_model_config_still_holds_random_topk_options_load(tmp_path)
 
 def test_half_precision_storage(tmp_path):
     model = tiny_model("semanir_s_sr_x2")
-    state, _ = read_weights(save_weights(model, tmp_path / "h.safetensors", half=True))
+    state, _ = read_weights(save_weights(model, tmp_path / "h.safetensors", storage="fp16"))
     assert state["conv_first.weight"].dtype == torch.float16
     loaded, _ = model_from_weights(tmp_path / "h.safetensors")
     assert loaded.conv_first.weight.dtype == torch.float32
+
+
+def test_int8_storage_keeps_each_output_channel_to_half_a_step(tmp_path):
+    from safetensors import safe_open
+
+    model = tiny_model("semanir_unet_color")
+    with torch.no_grad():
+        model.conv_first.weight[0] *= 1000  # one loud channel must not coarsen the others
+    path = save_weights(model, tmp_path / "q.safetensors", storage="int8")
+    with safe_open(str(path), framework="pt") as f:
+        stored = {k: f.get_tensor(k).dtype for k in f.keys()}
+        assert f.metadata()["storage"] == "int8"
+    state, _ = read_weights(path)
+    assert set(state) == set(model.state_dict())  # the scales are folded back in
+    for name, tensor in model.state_dict().items():
+        restored = state[name].float()
+        if stored[name] == torch.int8:
+            step = tensor.reshape(tensor.shape[0], -1).abs().amax(1) / 127  # per output channel
+            error = (restored - tensor).reshape(tensor.shape[0], -1).abs().amax(1)
+            assert torch.all(error <= step / 2 + 1e-7), name
+        elif tensor.is_floating_point():
+            assert stored[name] == torch.float16 and torch.equal(restored, tensor.half().float()), name
+    assert any(dtype == torch.int8 for dtype in stored.values())
+    loaded, _ = model_from_weights(path)
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        exact, stored_out = model(x), loaded(x)
+    assert (stored_out - exact).abs().max() < 0.01 * exact.abs().max()
 
 
 @pytest.mark.parametrize("wrap", [lambda s: s, lambda s: {"params_ema": s}, lambda s: {"model": {f"module.{k}": v for k, v in s.items()}}])

@@ -18,21 +18,11 @@ import shutil
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from semanir.data.io import list_images, read_image
+from semanir.data.io import list_images, read_image, write_image
 
 JPEG_SUFFIXES = (".jpg", ".jpeg")
-
-
-def _lossless_webp(pixels: np.ndarray) -> bytes:
-    """8-bit RGB (or gray) as lossless WebP: OpenCV writes lossless above quality 100."""
-    bgr = pixels[..., ::-1] if pixels.ndim == 3 else pixels
-    ok, data = cv2.imencode(".webp", np.ascontiguousarray(bgr), [cv2.IMWRITE_WEBP_QUALITY, 101])
-    if not ok:
-        raise RuntimeError("OpenCV could not encode WebP")
-    return data.tobytes()
 
 
 def pack(sources: list[Path], out: Path, budget: int, jpeg_share: float = 0.75, crop: int = 256, seed: int = 0) -> dict:
@@ -60,13 +50,15 @@ def pack(sources: list[Path], out: Path, budget: int, jpeg_share: float = 0.75, 
         h, w = pixels.shape[:2]
         y, x = int(rng.integers(0, max(1, h - crop + 1))), int(rng.integers(0, max(1, w - crop + 1)))
         target = out / f"{others[i].stem}_{y}_{x}.webp"
-        tile = np.floor(np.clip(pixels[y : y + crop, x : x + crop], 0, 1) * 255 + 0.5).astype(np.uint8)
-        data = _lossless_webp(tile)
-        if target.exists() or used + len(data) > budget:  # drawn before, or too big for what is left
+        if target.exists():  # drawn before
             misses += 1
             continue
-        target.write_bytes(data)
-        used, crops = used + len(data), crops + 1
+        size = write_image(target, pixels[y : y + crop, x : x + crop]).stat().st_size  # WebP: lossless
+        if used + size > budget:  # too big for what is left
+            target.unlink()
+            misses += 1
+            continue
+        used, crops = used + size, crops + 1
     return {"bytes": used, "jpeg_files": copied, "jpeg_files_left_out": len(jpegs) - copied, "crops": crops,
             "crop_sources": len(others)}  # fmt: skip
 

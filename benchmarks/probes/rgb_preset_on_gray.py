@@ -22,8 +22,9 @@ from semanir.weights import model_from_weights
 
 torch.set_num_threads(1)
 root, set_name, preset, level = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-protocol = get_protocol(get_preset(preset).task, level, 1)
-model, meta = model_from_weights(get_preset(preset).path)
+rgb = get_preset(preset)
+protocol = get_protocol(rgb.task, level, 1)
+model, meta = model_from_weights(rgb.path)
 restorer = Restorer(model, meta["task"], tile=0)
 scores = []
 for degraded, clean, name in benchmark_dataset(root, set_name, protocol):

@@ -252,6 +252,16 @@ def check_task_scale(model: nn.Module, meta: dict, task: str, scale: int | None 
     get_task(task).check_model_scale(model_geometry(model).scale, meta.get("model_name", "these weights"), scale)
 
 
+def load_model(weights: str | Path, model: str | None = None, impl: str | None = None, k: int | None = None):
+    """(model, metadata) from a weights file, with ``semanir restore``'s --model, --impl and --k."""
+    from .weights import model_from_weights
+
+    net, meta = model_from_weights(weights, model, **({"attn_impl": impl} if impl else {}))
+    if k is not None:
+        net.set_topk(k)
+    return net, meta
+
+
 def load(
     weights: str | Path | None = None,
     *,
@@ -278,21 +288,7 @@ def load(
     (``jpeg`` and ``jpeg_gray``) restores gray images with the twin. ``keep_mild=False``
     restores even the files a task leaves as they are (JPEGs of quality 90 or more).
     """
-    from .pretrained import (
-        DEFAULT_PRESET,
-        find_preset,
-        get_preset,
-        gray_twin,
-        resolve_weights,
-        task_of,
-    )
-    from .weights import model_from_weights
-
-    def build(path):
-        net, meta = model_from_weights(path, model, **({"attn_impl": impl} if impl else {}))
-        if k is not None:
-            net.set_topk(k)
-        return net, meta
+    from .pretrained import DEFAULT_PRESET, find_preset, get_preset, gray_twin, resolve_weights, task_of
 
     task = task or ("sr" if scale else None)  # a scale alone asks for super-resolution
     if weights is None:
@@ -300,7 +296,7 @@ def load(
     else:
         path = resolve_weights(weights)
         preset = get_preset(str(weights)) if path != Path(weights) else None
-    net, meta = build(preset.path if preset else path)
+    net, meta = load_model(preset.path if preset else path, model, impl, k)
     run_task = task_of(task) if task else meta.get("task")
     if task:
         check_task_scale(net, meta, run_task, scale)
@@ -309,7 +305,7 @@ def load(
                         keep_mild=keep_mild)  # fmt: skip
     # A preset's gray twin, unless ``model`` names one architecture for the weights.
     twin = gray_twin(preset) if preset and model is None else None
-    return restorer.with_gray_model(build(twin.path)[0]) if twin else restorer
+    return restorer.with_gray_model(load_model(twin.path, model, impl, k)[0]) if twin else restorer
 
 
-__all__ = ["IMAGE_EXTENSIONS", "Restorer", "check_task_scale", "load", "check_writable", "collect_inputs", "output_folder", "plan_outputs"]
+__all__ = ["IMAGE_EXTENSIONS", "Restorer", "check_task_scale", "load", "load_model", "check_writable", "collect_inputs", "output_folder", "plan_outputs"]

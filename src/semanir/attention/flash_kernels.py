@@ -207,7 +207,6 @@ def _precision(dtype: torch.dtype) -> str:
     return "tf32" if dtype != torch.float32 or torch.backends.cuda.matmul.allow_tf32 else "ieee"
 
 
-
 def _launch_args(q, window):
     b, h, n, d = q.shape
     wh, ww = window

@@ -122,8 +122,6 @@ def _ksa_bwd_kernel(
     tl.store(DQ + (b * H + h) * N * D + rows[:, None] * D + dims[None, :], dq, mask=io_mask)
 
 
-
-
 def forward(q, k, v, index, bias_table, window) -> tuple[torch.Tensor, torch.Tensor]:
     """Returns (out (B, H, N, D) in q's dtype, lse (B, H, N) fp32)."""
     q, k, v, bias_table = (rows_contiguous(t) for t in (q, k, v, bias_table))

@@ -1,4 +1,4 @@
-"""What several commands share: argument types, the model options, loading a model, settings."""
+"""What several commands share: argument types, the model options, settings."""
 
 from __future__ import annotations
 
@@ -40,19 +40,6 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="auto", help="auto (fp32 on CPU, bf16/fp16 on GPU), fp32, fp16, bf16")
     p.add_argument("--self-ensemble", action="store_true",
                    help="average over the 8 rotations/mirrors of the input (8x the time)")  # fmt: skip
-
-
-def load_model(args: argparse.Namespace, weights: Path):
-    """(model, metadata) from a weights file with --model, --impl and --k applied."""
-    from ..weights import model_from_weights
-
-    overrides = {}
-    if getattr(args, "impl", None):
-        overrides["attn_impl"] = args.impl
-    model, meta = model_from_weights(weights, args.model, **overrides)
-    if args.k is not None:
-        model.set_topk(args.k)
-    return model, meta
 
 
 def _one_line_for_semanir(format_warning):

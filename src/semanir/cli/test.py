@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import Interrupted, UsageError
-from .common import add_model_options, level, load_model, settings
+from .common import add_model_options, level, settings
 
 
 def add_parser(sub) -> None:
@@ -46,12 +46,12 @@ def run(args: argparse.Namespace) -> int:
         restore, label = identity_restorer(protocol), "degraded input (identity)"
     else:
         from ..pretrained import find_preset
-        from ..restoration import check_task_scale
+        from ..restoration import check_task_scale, load_model
         from ..weights import file_identity
 
         # --weights, or the preset of the task for the protocol's channels and scale (denoise_gray, sr_x2).
         weights = Path(args.weights) if args.weights else find_preset(args.task, protocol.channels, protocol.scale).path
-        model, meta = load_model(args, weights)
+        model, meta = load_model(weights, args.model, args.impl, args.k)
         if model.in_chans != protocol.channels:
             raise UsageError(f"{meta.get('model_name')} takes {model.in_chans}-channel images; the protocol uses {protocol.channels}")
         check_task_scale(model, meta, protocol.task, protocol.scale)

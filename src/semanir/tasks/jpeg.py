@@ -11,8 +11,8 @@ JPEG_QUALITIES = (10, 20, 30, 40)  # the tables; Fig. 5 also evaluates 50..90
 BLIND_QUALITY_RANGE = (10, 90)
 # Files this mild come back unchanged: the presets cannot return an image much closer than ~42 dB to
 # their input, so a near-lossless JPEG loses. Measured on 4 held-out photos and the test crop
-# (benchmarks/jpeg.md): at quality 88 / 90 / 92 / 95, jpeg +0.33 / -0.06 / -0.53 / -1.58 dB on
-# average and jpeg_gray +0.02 / -0.48 / -1.11 / -2.98.
+# (benchmarks/jpeg.md): at quality 88 / 90 / 92 / 95, jpeg +0.33 / -0.07 / -0.54 / -1.59 dB on
+# average and jpeg_gray +0.02 / -0.47 / -1.10 / -2.98.
 AS_IS_QUALITY = 90
 
 

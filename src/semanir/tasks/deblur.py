@@ -29,13 +29,17 @@ from .registry import register
 SYNTHETIC = "synthetic"
 NOISE_SIGMA = (0.0, 2.0)  # on the 0-255 scale: the read noise of a well-lit photo
 HELD_OUT = int.from_bytes(b"held-out", "little")  # the seed namespace of test images
+TRAIN_SLIGHT_SHARE = 0.3
+SLIGHT_EXTENT = (1.0, 4.0)  # kernel span in pixels: blur a viewer barely sees
 
 
 def synthetic_blur(clean: np.ndarray, seed: int | np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(the 8-bit blurry input, the kernel that blurred it) of the ``synthetic`` level; an integer
     ``seed`` is a test image's and draws from the held-out stream (see the module docstring)."""
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng([HELD_OUT, int(seed)])
-    kernel = random_motion_kernel(rng)
+    training = isinstance(seed, np.random.Generator)
+    rng = seed if training else np.random.default_rng([HELD_OUT, int(seed)])
+    slight = training and rng.random() < TRAIN_SLIGHT_SHARE
+    kernel = random_motion_kernel(rng, extent=SLIGHT_EXTENT if slight else None)
     sigma = float(rng.uniform(*NOISE_SIGMA))
     blurry = add_gaussian_noise(motion_blur(clean, kernel), sigma, rng)
     return to_float(quantize(blurry)), kernel  # quantize clips to [0, 1]

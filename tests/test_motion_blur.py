@@ -11,7 +11,7 @@ from semanir.data.degradations import image_seed
 from semanir.data.io import quantize, write_image
 from semanir.data.motion_blur import KERNEL_SIZE, motion_blur, random_motion_kernel
 from semanir.data.protocols import get_protocol
-from semanir.tasks.deblur import TRAIN_SLIGHT_SHARE, synthetic_blur
+from semanir.tasks.deblur import TRAIN_SHARP_SHARE, TRAIN_SLIGHT_SHARE, synthetic_blur
 from tests.data_support import natural_image
 
 KERNELS = [random_motion_kernel(np.random.default_rng(seed)) for seed in range(40)]
@@ -85,7 +85,8 @@ def test_test_kernels_are_never_the_training_kernels_of_the_same_seed():
 
 def test_training_sees_more_slight_blurs_than_the_tests():
     # Training kernels: a TRAIN_SLIGHT_SHARE of them span at most SLIGHT_EXTENT[1] px, on top of
-    # the uniform spans the tests keep (a slight one spans at most 4 px, so it is at most 7 across).
+    # the uniform spans the tests keep (a slight one spans at most 4 px, so it is at most 7 across);
+    # a TRAIN_SHARP_SHARE of them are no blur at all (1 x 1).
     clean = natural_image(8, 8)
     n = 300
     train = [synthetic_blur(clean, np.random.default_rng([7, i]))[1].shape[0] for i in range(n)]
@@ -93,8 +94,9 @@ def test_training_sees_more_slight_blurs_than_the_tests():
     small = lambda sizes: sum(s <= 7 for s in sizes) / n  # noqa: E731
     uniform_small = small(test)
     assert 0.05 < uniform_small < 0.25
-    expected = TRAIN_SLIGHT_SHARE + (1 - TRAIN_SLIGHT_SHARE) * uniform_small
-    assert abs(small(train) - expected) < 0.08
+    expected = TRAIN_SHARP_SHARE + TRAIN_SLIGHT_SHARE + (1 - TRAIN_SHARP_SHARE - TRAIN_SLIGHT_SHARE) * uniform_small
+    assert abs(small(train) - expected) < 0.06
+    assert abs(train.count(1) / n - TRAIN_SHARP_SHARE) < 0.04 and 1 not in test
 
 
 def _photos(folder, names):

@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     seconds = training_seconds(args.run)
     if seconds is not None:
         training["wall_hours"] = round(seconds / 3600, 2)
-    extra = {k: v for k, v in meta.items() if k not in ("semanir_format", "model_name", "model_config", "training")}
+    extra = {k: v for k, v in meta.items() if k not in ("semanir_format", "model_name", "model_config", "training", "storage")}
     path = save_weights(model, PRETRAINED / f"{args.preset}.safetensors", storage="int8", training=training, **extra)
     size = path.stat().st_size
     if size > MAX_BYTES:

@@ -1,6 +1,7 @@
 """The maintenance scripts under scripts/ that a test can run on tiny data."""
 
 import importlib.util
+import json
 
 import cv2
 import numpy as np
@@ -49,3 +50,26 @@ def test_reencode_writes_a_smaller_copy_with_the_same_metadata(tmp_path):
     (_, before), (_, after) = read_weights(source), read_weights(copy)
     assert copy.stat().st_size < source.stat().st_size
     assert before["storage"] == "fp32" and after == {**before, "storage": "fp16"}
+
+
+def test_ship_weights_writes_an_int8_preset_with_the_run_history(tmp_path, monkeypatch):
+    # A run's final weights as `semanir train` writes them (fp32, storage in their metadata).
+    from semanir.weights import read_weights, save_weights
+    from tests.conftest import tiny_model
+
+    ship = _script("ship_weights")
+    monkeypatch.setattr(ship, "PRETRAINED", tmp_path / "pretrained")
+    monkeypatch.setattr(ship, "TRAINING_RECORDS", tmp_path / "records")
+    (tmp_path / "pretrained").mkdir()
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "tiny_run.yaml").write_text("task: denoise\n")
+    run = tmp_path / "run"
+    save_weights(tiny_model("semanir_unet_color"), run / "weights" / "final.safetensors", task="denoise",
+                 training={"config": "tiny_run", "iterations": 50})
+    (run / "train_log.csv").write_text("iteration,loss,lr,iterations_per_s\n25,0.1,1e-4,0.5\n50,0.1,1e-4,0.25\n")
+    assert ship.main([str(run), "denoise", "--hardware", "a CPU", "--history", "tiny_run 0-50"]) == 0
+    _, meta = read_weights(tmp_path / "pretrained" / "denoise.safetensors")
+    assert meta["storage"] == "int8" and meta["task"] == "denoise"
+    training = json.loads(meta["training"])
+    assert training["history"] == "tiny_run 0-50" and training["hardware"] == "a CPU"
+    assert training["wall_hours"] == 0.04  # 25 iterations at 0.5/s, then 25 at 0.25/s: 150 s

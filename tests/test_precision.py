@@ -15,6 +15,7 @@ from semanir.data.protocols import get_protocol
 from semanir.inference import restore_tensor
 from semanir.metrics import psnr
 from semanir.models.unet import SemanIRUNet
+from semanir.pretrained import list_presets
 from tests.conftest import tiny_model
 from tests.helpers import make_images
 
@@ -33,6 +34,7 @@ CASES = {
     "sr_x2": ("astronaut_lr_x2.png", (slice(32, 80), slice(40, 88)), 2),
     "sr_x3": ("astronaut_lr_x3.png", (slice(21, 53), slice(27, 59)), 3),
     "demosaic": ("astronaut_bayer.png", CROP, 1),
+    "deblur": ("astronaut_blurred.png", CROP, 1),
 }
 GRAY = {"denoise_gray", "jpeg_gray"}  # scored against the clean crop in gray (the mosaic is 1-channel, its result RGB)
 
@@ -46,6 +48,10 @@ def _restore_file(tmp_path: Path, src: Path, precision: str, *extra: str) -> np.
 # Measured on these crops (shipped presets, auto = numba attention), fp32 / bf16 PSNR against the
 # clean crop: denoise 29.50 / 29.49, jpeg 29.76 / 29.75, sr (Y, border 4) 26.03 / 26.02, demosaic
 # 38.47 / 38.45 dB, denoise_gray and jpeg_gray (gray) 30.01 / 30.01 and 29.31 / 29.32; sr_x2 33.10 / 33.10 and sr_x3 27.93 / 27.93 (Y, border = scale).
+def test_every_shipped_preset_has_a_precision_case():
+    assert set(CASES) == set(list_presets())
+
+
 @pytest.mark.parametrize("preset", list(CASES))
 def test_bf16_restore_of_every_preset_is_within_0p1_db_of_fp32(tmp_path, preset):
     example, (ys, xs), scale = CASES[preset]

@@ -1,9 +1,9 @@
 """Pack training images into a size budget, for a lent GPU machine whose working copy holds 64 MiB
-(the repository takes about half): JPEG files travel whole, as their own bytes (the same pixels
+(the tracked files take 45 MiB of it): JPEG files travel whole, as their own bytes (the same pixels
 training reads here, five times fewer bytes than lossless), and the rest as lossless WebP crops
 drawn in proportion to each image's pixels.
 
-    python scripts/pack_training_data.py data_prep/train data_prep/train_new --out .device_carry/train --budget-mib 30
+    python scripts/pack_training_data.py data_prep/train data_prep/train_new --out .device_carry/train --budget-mib 15
 
 ``.device_carry/`` is git-ignored; name it in the device run's ``carry`` and point the record's
 ``data.train.root`` at it. JPEGs take at most ``--jpeg-share`` of the budget (sorted by name);

@@ -13,16 +13,20 @@ import sys
 from pathlib import Path
 
 from semanir.pretrained import list_presets, resolve_weights
-from semanir.weights import RETIRED_MODEL_OPTIONS, STORAGES, decoded_metadata, model_from_weights, read_weights, save_weights
-
-IDENTITY = ("semanir_format", "model_name", "model_config")  # save_weights writes these itself
-
+from semanir.weights import (
+    RETIRED_MODEL_OPTIONS,
+    STORAGES,
+    carried_metadata,
+    decoded_metadata,
+    model_from_weights,
+    read_weights,
+    save_weights,
+)
 
 def reencode(source: Path, target: Path, storage: str) -> None:
     model, _ = model_from_weights(source)
     _, raw = read_weights(source)
-    kept = {k: v for k, v in raw.items() if k not in (*IDENTITY, "storage")}
-    save_weights(model, target, storage=storage, **kept)
+    save_weights(model, target, storage=storage, **carried_metadata(raw))
     before, after = decoded_metadata(raw), decoded_metadata(read_weights(target)[1])
     config = {k: v for k, v in before["model_config"].items() if k not in RETIRED_MODEL_OPTIONS}
     # Files written before some options retired are rewritten without them (the same model).

@@ -18,7 +18,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from semanir.weights import model_from_weights, save_weights, total_iterations
+from semanir.weights import carried_metadata, model_from_weights, save_weights, total_iterations
 
 REPO = Path(__file__).resolve().parents[1]
 PRETRAINED = REPO / "src" / "semanir" / "pretrained"
@@ -66,8 +66,8 @@ def main(argv=None) -> int:
     seconds = training_seconds(args.run)
     if seconds is not None:
         training["wall_hours"] = round(seconds / 3600, 2)
-    extra = {k: v for k, v in meta.items() if k not in ("semanir_format", "model_name", "model_config", "training", "storage")}
-    path = save_weights(model, PRETRAINED / f"{args.preset}.safetensors", storage="int8", training=training, **extra)
+    metadata = {**carried_metadata(meta), "training": training}
+    path = save_weights(model, PRETRAINED / f"{args.preset}.safetensors", storage="int8", **metadata)
     size = path.stat().st_size
     if size > MAX_BYTES:
         path.unlink()

@@ -61,6 +61,12 @@ def model_metadata(model: nn.Module, **extra: Any) -> dict[str, str]:
     return meta
 
 
+def carried_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """A weights file's own entries (task, training, ...) without those :func:`save_weights` writes
+    itself: what a copy of the weights in another storage passes on."""
+    return {k: v for k, v in meta.items() if k not in ("semanir_format", "model_name", "model_config", "storage")}
+
+
 STORAGES = ("fp32", "fp16", "int8")
 INT8_SCALE = ".int8_scale"  # the key suffix of an int8 tensor's per-output-channel scales
 _INT8_MIN_SIZE = 1024  # smaller tensors (biases, norms, position tables) stay fp16

@@ -17,7 +17,6 @@ from semanir.data.degradations import (
     demosaic_malvar,
     jpeg_compress,
 )
-from semanir.tasks.deblur import synthetic_blur
 from semanir.data.io import quantize, read_image
 from semanir.data.protocols import get_protocol
 from semanir.evaluation import model_restorer
@@ -25,6 +24,7 @@ from semanir.inference import restore_tensor
 from semanir.metrics import psnr
 from semanir.pretrained import DEFAULT_PRESET, list_presets, preset_path
 from semanir.restoration import Restorer
+from semanir.tasks.deblur import synthetic_blur
 from semanir.weights import model_from_weights, without_runtime_choices
 from tests.data_support import REPO
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from semanir.data.degradations import add_gaussian_noise, bicubic_downscale, bicubic_upscale, jpeg_compress
-from semanir.data.io import quantize, read_image
+from semanir.data.io import quantize, read_image, to_float
 from semanir.data.motion_blur import motion_blur, random_motion_kernel
 from semanir.data.protocols import get_protocol
 from semanir.metrics import psnr
@@ -57,6 +57,6 @@ for name in sys.argv[1:]:
             print(f"held-out kernel {seed} ({kernel.shape[0]} px): {gain(restorer, blurry, clean, crop_border=15)}")
         for span in (1.5, 3.0):  # what a deblurrer must leave nearly as it is
             kernel = random_motion_kernel(np.random.default_rng([99, int(span * 10)]), extent=(span, span))
-            slight = quantize(motion_blur(clean, kernel)).astype(np.float32) / 255
+            slight = to_float(quantize(motion_blur(clean, kernel)))
             print(f"slight kernel, {span:g} px span: {gain(restorer, slight, clean, crop_border=15)}")
         print(f"sharp in: {psnr(quantize(restorer.restore(clean)), quantize(clean), crop_border=15):.2f} dB")

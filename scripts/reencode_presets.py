@@ -23,6 +23,7 @@ from semanir.weights import (
     save_weights,
 )
 
+
 def reencode(source: Path, target: Path, storage: str) -> None:
     model, _ = model_from_weights(source)
     _, raw = read_weights(source)

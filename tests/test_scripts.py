@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 
 from semanir.data.io import read_image, write_image
+from semanir.weights import read_weights, save_weights
+from tests.conftest import tiny_model
 from tests.data_support import REPO, natural_image
 
 
@@ -41,9 +43,6 @@ def test_pack_training_data_keeps_jpegs_whole_and_crops_the_rest_within_budget(t
 
 
 def test_reencode_writes_a_smaller_copy_with_the_same_metadata(tmp_path):
-    from semanir.weights import read_weights, save_weights
-    from tests.conftest import tiny_model
-
     source = save_weights(tiny_model("semanir_unet_color"), tmp_path / "w.safetensors", task="denoise", training={"iterations": 5})
     _script("reencode_presets").main(["fp16", str(source), "--out", str(tmp_path / "out")])
     copy = tmp_path / "out" / "w.safetensors"
@@ -54,9 +53,6 @@ def test_reencode_writes_a_smaller_copy_with_the_same_metadata(tmp_path):
 
 def test_ship_weights_writes_an_int8_preset_with_the_run_history(tmp_path, monkeypatch):
     # A run's final weights as `semanir train` writes them (fp32, storage in their metadata).
-    from semanir.weights import read_weights, save_weights
-    from tests.conftest import tiny_model
-
     ship = _script("ship_weights")
     monkeypatch.setattr(ship, "PRETRAINED", tmp_path / "pretrained")
     monkeypatch.setattr(ship, "TRAINING_RECORDS", tmp_path / "records")

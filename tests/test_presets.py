@@ -38,6 +38,27 @@ def test_a_task_finds_its_preset_by_channels_and_scale(presets):
     assert resolve_weights("sr_x2") == presets / "sr_x2.safetensors"
 
 
+def test_a_preset_says_what_it_restores_from_its_own_metadata(tmp_path, monkeypatch):
+    folder = tmp_path / "labelled"
+    folder.mkdir()
+    for name, model, task, level in [
+        ("denoise_gray", "semanir_unet_gray", "denoise", [0, 50]),
+        ("jpeg", "semanir_unet_color", "jpeg", [10, 95]),
+        ("sr_x3", "semanir_light_sr_x3", "sr", 3),
+        ("deblur", "semanir_unet_color", "deblur", "synthetic"),
+        ("demosaic", "semanir_unet_color", "demosaic", None),
+    ]:
+        save_weights(tiny_model(model), folder / f"{name}.safetensors", task=task, level=level)
+    monkeypatch.setattr(pretrained, "_folder", lambda: folder)
+    assert {p.name: p.label for p in pretrained.shipped_presets()} == {
+        "denoise_gray": "noise (gray), sigma 0-50",
+        "jpeg": "JPEG artifacts, quality 10-95",  # the trained range, not the protocol's 10-40
+        "sr_x3": "super-resolution, x3",
+        "deblur": "camera-shake blur, trained on synthetic blur",
+        "demosaic": "demosaicking (a Bayer mosaic, or its MATLAB demosaic)",
+    }
+
+
 def test_what_is_not_shipped_is_said_in_one_line(presets):
     with pytest.raises(UsageError, match=r"no shipped weights for sr x8 \(shipped: x2, x3, x4\); pass --weights FILE"):
         find_preset("sr", scale=8)

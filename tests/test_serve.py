@@ -14,6 +14,7 @@ import torch
 from semanir.cli import main
 from semanir.data.io import read_image, write_image
 from semanir.errors import UsageError
+from semanir.pretrained import get_preset
 from semanir.restoration import Restorer
 from semanir.weights import model_from_weights, save_weights
 from tests.conftest import tiny_model
@@ -102,6 +103,9 @@ def test_the_page_and_the_presets(served):
     assert "http://" not in page.text and "https://" not in page.text  # nothing from elsewhere
     presets = served.get("/api/presets").json()
     assert [p["name"] for p in presets["presets"]] == ["denoise", "sr"] and presets["default"] == "denoise"
+    # The menu's words come from each shipped preset's metadata, so a retrained preset keeps them true.
+    assert [p["label"] for p in presets["presets"]] == [f"{name}: {get_preset(name).label}" for name in ("denoise", "sr")]
+    assert presets["presets"][0]["label"] == "denoise: noise, sigma 0-50"
 
 
 def test_upload_progress_result_and_download(served, weights):

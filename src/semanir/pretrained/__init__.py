@@ -23,6 +23,16 @@ class Preset:
     channels: int  # 3 (RGB) or 1 (gray)
     scale: int  # output size over input size
     path: Path
+    level: object = None  # the level it was trained at: a blind (low, high) range, a level or None
+
+    @property
+    def label(self) -> str:
+        """What it restores, in words, from its task and metadata: ``noise (gray), sigma 0-50``."""
+        from ..tasks import get_task
+
+        task = get_task(self.task)
+        what = (task.title or task.name) + (" (gray)" if self.channels == 1 else "")
+        return ", ".join(filter(None, [what, task.describe_level(self.level)]))
 
 
 def _folder() -> Path:
@@ -42,7 +52,8 @@ def _preset(name: str, path: Path, mtime: float) -> Preset:
     with safe_open(str(path), framework="pt") as f:
         meta = decoded_metadata(dict(f.metadata() or {}))
     config = meta.get("model_config") or {}
-    return Preset(name, meta.get("task", ""), int(config.get("in_chans", 3)), int(config.get("upscale", 1)), path)
+    channels, scale = int(config.get("in_chans", 3)), int(config.get("upscale", 1))
+    return Preset(name, meta.get("task", ""), channels, scale, path, meta.get("level"))
 
 
 def get_preset(name: str) -> Preset:

@@ -24,7 +24,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from ..errors import UsageError
-from .jobs import PRESET_LABELS, Busy, JobRunner, parse_options
+from .jobs import Busy, JobRunner, parse_options, preset_label
 
 # The names a browser on this machine sends in Host; any other name is refused, so that a web page
 # elsewhere cannot reach the server through DNS rebinding.
@@ -67,7 +67,7 @@ def create_app(runner: JobRunner, max_upload_bytes: int = 256 * 2**20, allowed_h
         return HTMLResponse(page)
 
     async def presets(request: Request) -> Response:
-        tasks = [{"name": task, "label": PRESET_LABELS.get(task, task)} for task in runner.tasks]
+        tasks = [{"name": task, "label": preset_label(task)} for task in runner.tasks]
         return JSONResponse({"presets": tasks, "default": runner.tasks[0] if runner.tasks else None})
 
     async def submit(request: Request) -> Response:

@@ -25,15 +25,13 @@ from typing import Callable
 from ..data.degradations import BAYER_PATTERNS
 from ..data.io import ImageFile, decode_image, write_image
 from ..errors import UsageError, bug_message, user_message
+from ..pretrained import get_preset, list_presets
 from ..restoration import Restorer
 
-# The labels the page shows for the shipped presets; another preset shows its name.
-PRESET_LABELS = {
-    "denoise": "denoise (blind color noise, sigma 0-50)",
-    "jpeg": "JPEG artifacts (quality 10-40)",
-    "sr": "super-resolution x4",
-    "demosaic": "demosaic (Bayer mosaic, or its MATLAB demosaic)",
-}
+def preset_label(name: str) -> str:
+    """What the page's task menu shows: a shipped preset's name and what it restores (from its
+    weights' metadata); any other name as it is."""
+    return f"{name}: {get_preset(name).label}" if name in list_presets() else name
 
 
 class Busy(UsageError):

@@ -16,6 +16,8 @@ from ..errors import UsageError
 class Task:
     name: str = ""
     description: str = ""
+    title: str = ""  # what a preset of the task undoes, in a person's words ("noise", "JPEG artifacts")
+    level_name: str = ""  # what a level is called in those words ("sigma", "quality")
     levels: tuple = ()  # the levels get_protocol accepts besides a blind range; () = no levels
     default_level = None  # the level when none is given
     table_levels: tuple = (None,)  # the levels the paper's tables report (a benchmark set's protocols)
@@ -72,6 +74,12 @@ class Task:
             raise UsageError(f"{self.name} level range must satisfy {self.range_bounds[0]} <= low <= high <= "
                              f"{self.range_bounds[1]}, got {list(level)}")  # fmt: skip
         return (low, high)
+
+    def describe_level(self, level) -> str:
+        """A preset's trained level (its weights' ``level``: a blind range, a level or None) in words."""
+        if isinstance(level, (list, tuple)) and len(level) == 2:
+            return f"{self.level_name} {level[0]:g}-{level[1]:g}"
+        return "" if level is None else f"{self.level_name} {level}".strip()
 
     def is_paired(self, level) -> bool:
         """Whether inputs at ``level`` are files rather than made by :meth:`degrade`."""

@@ -62,9 +62,13 @@ def synthetic_blur(clean: np.ndarray, seed: int | np.random.Generator) -> tuple[
 class Deblur(Task):
     name = "deblur"
     description = "paired files (GoPro, HIDE), or synthetic camera shake; scored on RGB"
+    title = "camera-shake blur"
     levels = (None, SYNTHETIC)  # None: paired files
     paired = True
     default_preset = "deblur"
+
+    def describe_level(self, level) -> str:
+        return "trained on synthetic blur" if level == SYNTHETIC else ""
 
     def is_paired(self, level) -> bool:
         return level != SYNTHETIC

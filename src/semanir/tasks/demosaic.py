@@ -18,6 +18,7 @@ DEMOSAIC_PATTERN = "RGGB"
 class Demosaic(Task):
     name = "demosaic"
     description = "RGGB mosaic, then MATLAB demosaic; scored on RGB"
+    title = "demosaicking (a Bayer mosaic, or its MATLAB demosaic)"
     default_preset = "demosaic"
 
     def degrade(self, protocol, clean, seed):

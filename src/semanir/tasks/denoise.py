@@ -15,6 +15,8 @@ BLIND_SIGMA_RANGE = (0.0, 75.0)
 class Denoise(Task):
     name = "denoise"
     description = "clean + AWGN sigma 15/25/50/75, unclipped; scored on RGB (color) or the gray image"
+    title = "noise"
+    level_name = "sigma"
     levels = NOISE_LEVELS
     default_level = 25
     table_levels = NOISE_LEVELS[:3]

@@ -19,6 +19,8 @@ AS_IS_QUALITY = 90
 class Jpeg(Task):
     name = "jpeg"
     description = "OpenCV JPEG at QF 10/20/30/40; scored on RGB (color) or Y = the gray image (gray)"
+    title = "JPEG artifacts"
+    level_name = "quality"
     levels = tuple(range(10, 100, 10))
     default_level = 40
     table_levels = JPEG_QUALITIES

@@ -14,10 +14,14 @@ SR_SCALES = (2, 3, 4)
 class SuperResolution(Task):
     name = "sr"
     description = "MATLAB bicubic x2/x3/x4 of the modcropped HR; scored on Y (MATLAB BT.601), crop = scale"
+    title = "super-resolution"
     levels = SR_SCALES
     default_level = 4
     table_levels = SR_SCALES
     default_preset = "sr"
+
+    def describe_level(self, level) -> str:
+        return f"x{level}"
 
     def y_channel(self, channels: int) -> bool:
         return True

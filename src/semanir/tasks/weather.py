@@ -9,6 +9,7 @@ from .registry import register
 class Weather(Task):
     name = "weather"
     description = "paired files (Test1, Snow100K-L, RainDrop); TransWeather's PSNR (see metrics)"
+    title = "rain, snow and raindrops"
     paired = True
     metric = "transweather"
     default_preset = "weather"

@@ -85,7 +85,7 @@ def _wait(client, job_id):
     deadline = time.monotonic() + 120  # a guard against a hang, not a timing assertion
     while time.monotonic() < deadline:
         status = client.get(f"/api/jobs/{job_id}").json()
-        if status["state"] in ("done", "error"):
+        if status["state"] in ("done", "error", "cancelled"):
             return status
         time.sleep(0.02)
     raise AssertionError(f"job {job_id} did not finish: {status}")
@@ -206,6 +206,37 @@ def test_a_big_image_takes_the_clis_tiled_path(tmp_path, weights, capsys):
         served_pixels = _decoded(client.get(f"/api/jobs/{job['id']}/result.png").content)
     runner.close()
     np.testing.assert_array_equal(served_pixels, np.asarray(_decoded((tmp_path / "out" / "img0.png").read_bytes())))
+
+
+def test_a_job_is_cancelled_at_once_when_queued_and_after_its_tile_when_running(tmp_path, weights):
+    restorers = _restorers({"denoise": weights["denoise"]}, tile=32)
+    in_first_tile, go_on = threading.Event(), threading.Event()
+
+    def hold_the_first_tile(module, args):
+        if not in_first_tile.is_set():
+            in_first_tile.set()
+            go_on.wait(60)
+
+    restorers["denoise"].model.register_forward_pre_hook(hold_the_first_tile)
+    runner = JobRunner(restorers.__getitem__, ["denoise"], tmp_path / "w")
+    src = make_images(tmp_path / "in", count=1, size=(72, 80)) / "img0.png"
+    with TestClient(create_app(runner), base_url="http://localhost") as client:
+        running = _post(client, src.read_bytes(), name="big.png").json()
+        queued = _post(client, src.read_bytes(), name="next.png").json()
+        assert in_first_tile.wait(60)
+        reply = client.delete(f"/api/jobs/{queued['id']}")
+        assert reply.status_code == 202 and reply.json()["state"] == "cancelled"  # at once: it never started
+        assert client.delete(f"/api/jobs/{running['id']}").status_code == 202
+        go_on.set()  # the first tile ends; the job stops there
+        stopped = _wait(client, running["id"])
+        assert stopped["state"] == "cancelled" and stopped["done"] == 1 < stopped["total"]
+        assert client.get(f"/api/jobs/{running['id']}/result.png").status_code == 404
+        assert client.get(f"/api/jobs/{queued['id']}").json()["seconds"] is None
+        assert client.delete(f"/api/jobs/{running['id']}").status_code == 409  # already ended
+        assert client.delete("/api/jobs/nope").status_code == 404
+        after = _wait(client, _post(client, src.read_bytes(), name="after.png").json()["id"])
+        assert after["state"] == "done"  # the worker goes on
+    runner.close()
 
 
 def test_limits_and_hosts(tmp_path, weights):

@@ -118,3 +118,24 @@ def test_a_bad_file_shows_the_clis_line(server, browser, tmp_path):
     error = browser.find_element(By.ID, "error")
     assert error.is_displayed() and not browser.find_element(By.ID, "result").is_displayed()
     assert error.text == "error: notes.png: not a readable image (unknown format, truncated or corrupt)"
+
+
+def test_cancel_stops_a_running_job_and_the_page_can_restore_again(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser.get(server)
+    wait = WebDriverWait(browser, 120)  # a guard against a hang, not a timing assertion
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#task option[value=denoise]"))
+    Select(browser.find_element(By.ID, "task")).select_by_value("denoise")
+    browser.find_element(By.ID, "file").send_keys(str(REPO / "examples" / "astronaut_noisy.png"))
+    browser.find_element(By.ID, "ensemble").click()  # 8 passes: the job checks for a cancel after each
+    browser.find_element(By.ID, "go").click()
+    cancel = browser.find_element(By.ID, "cancel")
+    wait.until(lambda b: cancel.is_displayed() and b.find_element(By.ID, "status").text.startswith("restoring"))
+    cancel.click()
+    status = browser.find_element(By.ID, "status")
+    wait.until(lambda b: status.text.startswith(("cancelled", "done")))
+    assert status.text == "cancelled: astronaut_noisy.png"
+    assert not browser.find_element(By.ID, "result").is_displayed() and not cancel.is_displayed()
+    assert browser.find_element(By.ID, "go").is_enabled()

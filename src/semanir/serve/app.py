@@ -5,6 +5,8 @@
     POST /api/jobs?task=&k=&ensemble=&bayer=&name=   body: the image file's bytes
                                     202 and the job's status, or 400/413/429 {"error": one line}
     GET  /api/jobs/{id}             the job's status (state, progress, message, sizes)
+    DELETE /api/jobs/{id}           cancel it: at once when queued, after its current tile when
+                                    running; 202 and its status, or 409 once it has ended
     GET  /api/jobs/{id}/input.png   the upload as an 8-bit PNG (the "before")
     GET  /api/jobs/{id}/result.png  the result, at the input's bit depth (?download=1: as a file)
 
@@ -89,6 +91,14 @@ def create_app(runner: JobRunner, max_upload_bytes: int = 256 * 2**20, allowed_h
             return _error(f"no job {request.path_params['id']!r} here (the server keeps the last {runner.keep})", 404)
         return JSONResponse(runner.status(job), headers=_NO_STORE)
 
+    async def cancel(request: Request) -> Response:
+        job = runner.get(request.path_params["id"])
+        if job is None:
+            return _error(f"no job {request.path_params['id']!r} here", 404)
+        if not runner.cancel(job):
+            return _error(f"the job has already ended ({job.state})", 409)
+        return JSONResponse(runner.status(job), 202, headers=_NO_STORE)
+
     async def image(request: Request) -> Response:
         job = runner.get(request.path_params["id"])
         path = job and runner.file(job, request.path_params["which"])
@@ -103,6 +113,7 @@ def create_app(runner: JobRunner, max_upload_bytes: int = 256 * 2**20, allowed_h
         Route("/api/presets", presets),
         Route("/api/jobs", submit, methods=["POST"]),
         Route("/api/jobs/{id}", status),
+        Route("/api/jobs/{id}", cancel, methods=["DELETE"]),
         Route("/api/jobs/{id}/{which}.png", image),
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))] if allowed_hosts else []

@@ -38,6 +38,10 @@ class Busy(UsageError):
     """Too many images are waiting; the page says so and the user tries again later."""
 
 
+class Cancelled(Exception):
+    """Raised in the worker at a job's next tile once its cancel was asked for."""
+
+
 @dataclass(frozen=True)
 class Options:
     task: str
@@ -75,7 +79,8 @@ class Job:
     options: Options
     folder: Path
     image: ImageFile | None  # dropped once restored
-    state: str = "queued"  # queued, running, done, error
+    state: str = "queued"  # queued, running, done, error, cancelled
+    cancel_asked: bool = False
     done: int = 0
     total: int = 0
     message: str = ""
@@ -144,6 +149,18 @@ class JobRunner:
         self._queue.put(job)
         return job
 
+    def cancel(self, job: Job) -> bool:
+        """Stop a job: a queued one at once, a running one after its current tile (the worker sees
+        the flag in the progress callback). False when it had already finished."""
+        with self._lock:
+            if job.state not in ("queued", "running"):
+                return False
+            job.cancel_asked = True
+            if job.state == "queued":  # the worker skips it when it comes out of the queue
+                job.image, job.finished, job.message = None, time.monotonic(), "cancelled"
+                job.state = "cancelled"
+        return True
+
     def get(self, job_id: str) -> Job | None:
         with self._lock:
             return self._jobs.get(job_id)
@@ -181,10 +198,13 @@ class JobRunner:
 
     def _work(self) -> None:
         while (job := self._queue.get()) is not None:
+            with self._lock:
+                if job.state == "cancelled":
+                    continue
+                job.state, job.started = "running", time.monotonic()
             self._run(job)
 
     def _run(self, job: Job) -> None:
-        job.state, job.started = "running", time.monotonic()
         state, message = "error", ""
         try:
             restorer = self._restorer(job.options)
@@ -192,11 +212,18 @@ class JobRunner:
 
             def progress(done: int, total: int) -> None:
                 job.done, job.total = done, total
+                if job.cancel_asked:
+                    raise Cancelled
+
+            if job.cancel_asked:  # asked while the model was loading
+                raise Cancelled
 
             out, alpha, note = restorer.restore_image(image, job.name, progress)
             write_image(job.folder / "result.png", out, bit_depth=image.bit_depth, alpha=alpha)
             job.result_size = (out.shape[1], out.shape[0])
             state, message = "done", note or ""
+        except Cancelled:
+            state, message = "cancelled", "cancelled"
         except Exception as err:  # noqa: BLE001 - the job's page gets the one line, as the CLI prints it
             message = user_message(err)
             if message is None:
@@ -218,7 +245,7 @@ class JobRunner:
     def _evict(self, keep_room_for: Job) -> None:
         """Remove the oldest finished jobs, leaving ``keep`` with ``keep_room_for`` (finishing now)."""
         with self._lock:
-            finished = [job for job in self._jobs.values() if job.state in ("done", "error") and job is not keep_room_for]
+            finished = [job for job in self._jobs.values() if job.state in ("done", "error", "cancelled") and job is not keep_room_for]
             old = finished[: max(0, len(finished) + 1 - self.keep)]
             for job in old:
                 del self._jobs[job.id]

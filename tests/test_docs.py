@@ -31,9 +31,17 @@ def test_the_readme_is_a_landing_page():
 
 
 def test_there_are_docs_pages_and_a_model_card_per_shipped_preset():
-    for preset in ("denoise", "jpeg", "sr", "demosaic"):
-        assert (REPO / "docs" / "models" / f"{preset}.md").is_file()
-    assert len(_pages()) > 5
+    from semanir.pretrained import shipped_presets
+
+    presets = shipped_presets()
+    assert len(presets) >= 9 and len(_pages()) > 5
+    index = REPO / "docs" / "models" / "README.md"
+    rows = {line.split("|")[1].strip().split()[0].strip("`"): line for line in index.read_text().splitlines()
+            if line.startswith("| `")}  # fmt: skip
+    for preset in presets:
+        assert (REPO / "docs" / "models" / f"{preset.name}.md").is_file()
+        # The index says what each preset restores as its own file does.
+        assert f"| {preset.label} | [{preset.name}.md]({preset.name}.md) |" in rows[preset.name], preset.name
 
 
 def test_every_relative_link_points_at_an_existing_file():

@@ -28,6 +28,7 @@ from ..errors import UsageError, bug_message, user_message
 from ..pretrained import get_preset, list_presets
 from ..restoration import Restorer
 
+
 def preset_label(name: str) -> str:
     """What the page's task menu shows: a shipped preset's name and what it restores (from its
     weights' metadata); any other name as it is."""
@@ -91,6 +92,11 @@ class Job:
     result_size: tuple[int, int] | None = None
 
     @property
+    def live(self) -> bool:
+        """Waiting or running; every other state is an end."""
+        return self.state in ("queued", "running")
+
+    @property
     def download_name(self) -> str:
         stem = re.sub(r"[^\w.-]+", "_", Path(self.name).stem).strip("._") or "image"
         return f"{stem}_{self.options.task}.png"
@@ -133,7 +139,7 @@ class JobRunner:
         name = upload_name(name)
         image = decode_image(data, name)
         with self._lock:
-            waiting = sum(job.state in ("queued", "running") for job in self._jobs.values())
+            waiting = sum(job.live for job in self._jobs.values())
             if waiting >= self.max_waiting:
                 raise Busy(f"the server is busy with {waiting} images; try again when one is done")
             folder = Path(tempfile.mkdtemp(prefix="job-", dir=self.workdir))
@@ -153,7 +159,7 @@ class JobRunner:
         """Stop a job: a queued one at once, a running one after its current tile (the worker sees
         the flag in the progress callback). False when it had already finished."""
         with self._lock:
-            if job.state not in ("queued", "running"):
+            if not job.live:
                 return False
             job.cancel_asked = True
             if job.state == "queued":  # the worker skips it when it comes out of the queue
@@ -168,7 +174,7 @@ class JobRunner:
     def status(self, job: Job) -> dict:
         with self._lock:
             ahead = sum(
-                other.state in ("queued", "running") and other.submitted < job.submitted
+                other.live and other.submitted < job.submitted
                 for other in self._jobs.values()
             )  # fmt: skip
         now = time.monotonic()
@@ -245,7 +251,7 @@ class JobRunner:
     def _evict(self, keep_room_for: Job) -> None:
         """Remove the oldest finished jobs, leaving ``keep`` with ``keep_room_for`` (finishing now)."""
         with self._lock:
-            finished = [job for job in self._jobs.values() if job.state in ("done", "error", "cancelled") and job is not keep_room_for]
+            finished = [job for job in self._jobs.values() if not job.live and job is not keep_room_for]
             old = finished[: max(0, len(finished) + 1 - self.keep)]
             for job in old:
                 del self._jobs[job.id]

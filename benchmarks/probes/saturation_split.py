@@ -1,8 +1,9 @@
 """Where two denoisers differ on a test set: squared error on channel values near 0 or 255
 (within two sigmas, where clipped and unclipped noise differ) and on the rest (sigma 25,
-unclipped AWGN seeded per image as `semanir test` seeds it).
+unclipped AWGN seeded by each file's name: the same input for every model, though not the draw of
+`semanir test`, which seeds by the file's stem).
 
-A model trained partly on clipped noise learns that noise near the bounds is biased inward;
+A model trained partly on clipped noise may learn that noise near the bounds is biased inward;
 given unclipped noise there, it may correct a bias that is not present. If its loss against
 another model sits in the near-bound values, clipping is the cause.
 
@@ -11,6 +12,7 @@ another model sits in the near-bound values, clipping is the cause.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +27,7 @@ SIGMA = 25.0
 
 
 def main(folder: Path, weights: list[str]) -> None:
-    torch.set_num_threads(int(__import__("os").environ.get("OMP_NUM_THREADS", "1")))
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     models = {w: semanir.load(w, device="cpu") for w in weights}
     near_bound = 2 * SIGMA / 255
     sums = {w: np.zeros(2) for w in weights}  # squared error: near bounds, interior

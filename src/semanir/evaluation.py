@@ -145,20 +145,19 @@ def model_restorer(
     model: nn.Module, device, dtype=torch.float32, tile=None, overlap=None, topk=None, self_ensemble=False, task=None
 ):
     """``restore`` for :func:`evaluate`; the model stays fp32, a lower ``dtype`` runs under autocast.
-    ``task`` (a name) may have its own self-ensemble views (demosaicking turns the mosaic)."""
+    ``task`` (a name) restores as the task does (denoising runs clipped inputs twice) and may have
+    its own self-ensemble views (demosaicking turns the mosaic)."""
     model = model.to(device).eval()
     run = dict(tile=tile, overlap=overlap, topk=topk, device=device, dtype=dtype, fallback=Fp32Fallback())
-    if task and self_ensemble:
-        spec = get_task(task)
+    spec = get_task(task) if task else None
 
-        def ensemble(x: torch.Tensor) -> torch.Tensor:
-            view = spec.ensemble_views(to_hwc(x[0]))
-            if view is None:
-                return restore_tensor(model, x, self_ensemble=True, **run)
-            return restore_views(model, view, self_ensemble=True, **run)
+    def one_pass(x: torch.Tensor) -> torch.Tensor:
+        view = spec.ensemble_views(to_hwc(x[0])) if spec and self_ensemble else None
+        if view is None:
+            return restore_tensor(model, x, self_ensemble=self_ensemble, **run)
+        return restore_views(model, view, self_ensemble=True, **run)
 
-        return ensemble
-    return lambda x: restore_tensor(model, x, self_ensemble=self_ensemble, **run)
+    return (lambda x: spec.restore(one_pass, x)) if spec else one_pass
 
 
 def identity_restorer(protocol: Protocol):

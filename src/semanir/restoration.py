@@ -171,11 +171,27 @@ class Restorer:
             return np.clip(out[0].numpy().transpose(1, 2, 0), 0.0, 1.0)
         hwc, back_to_gray = self._prepare(pixels, name)
         x = torch.from_numpy(np.ascontiguousarray(hwc.transpose(2, 0, 1))).unsqueeze(0)
-        out = restore_tensor(self.model, x, progress=progress, self_ensemble=self.self_ensemble, **run)
-        out = out[0].numpy().transpose(1, 2, 0)
+        out = self._passes(x, progress, run)[0].numpy().transpose(1, 2, 0)
         if back_to_gray or out.shape[2] == 1:
             out = out.mean(axis=2)
         return np.clip(out, 0.0, 1.0)
+
+    def _passes(self, x: torch.Tensor, progress, run: dict) -> torch.Tensor:
+        """The model's result on ``x`` as the task restores (denoising runs clipped inputs twice),
+        with ``progress`` counted over all passes."""
+        passes, done = (self._task.passes(x) if self._task else 1), 0
+
+        def one_pass(inp: torch.Tensor) -> torch.Tensor:
+            nonlocal done
+            step = progress and (lambda tile, tiles: progress(done * tiles + tile, passes * tiles))
+            out = restore_tensor(self.model, inp, progress=step, self_ensemble=self.self_ensemble, **run)
+            done += 1
+            return out
+
+        out = self._task.restore(one_pass, x) if self._task else one_pass(x)
+        if progress and done < passes:  # the task needed fewer passes than it might have
+            progress(1, 1)
+        return out
 
     def restore_with_alpha(self, pixels, alpha, name: str = "image", progress=None):
         """``restore_array`` with an alpha plane carried through untouched (resized for SR)."""

@@ -120,6 +120,15 @@ class Task:
         if model_scale != 1:
             raise UsageError(f"{model_name} upscales x{model_scale}; task {self.name} needs same-size output")
 
+    def passes(self, degraded) -> int:
+        """How many model passes :meth:`restore` may make on the (B, C, H, W) tensor ``degraded``."""
+        return 1
+
+    def restore(self, run, degraded):
+        """``degraded`` (a (B, C, H, W) tensor) restored, given ``run``: one pass of the model, tensor
+        in, tensor out. Denoising runs clipped inputs twice (see ``tasks.denoise``)."""
+        return run(degraded)
+
     def raw_views(self, pixels: np.ndarray, bayer_pattern: str):
         """None when the model takes ``pixels`` as they are; else ``view(turns, mirror)`` making the
         model's input from them for one view of the 8 of self-ensemble: (HxWxC input, top, left), the

@@ -12,11 +12,12 @@ import argparse
 import sys
 
 import numpy as np
-import torch
 
 from benchmarks.structured_val import cbm3d, noisy_input
+from semanir.data.datasets import to_chw
 from semanir.data.io import list_images, read_image, to_float
 from semanir.data.protocols import get_protocol
+from semanir.evaluation import to_hwc
 from semanir.tasks.denoise import censored_sigma, expected_unclipped
 
 
@@ -32,9 +33,9 @@ def main(argv=None) -> int:
         clean = to_float(read_image(path).pixels)
         noisy = noisy_input(clean, args.sigma, path.stem, "clipped")
         first = cbm3d(noisy, args.sigma)
-        y, x = (torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) for a in (noisy, first))
+        y, x = to_chw(noisy), to_chw(first)
         sigma = censored_sigma(y, x)
-        second = cbm3d(expected_unclipped(y, x, sigma).numpy().transpose(1, 2, 0), args.sigma)
+        second = cbm3d(to_hwc(expected_unclipped(y, x, sigma)), args.sigma)
         one.append(protocol.evaluate(first, clean)["psnr"])
         two.append(protocol.evaluate(second, clean)["psnr"])
         fitted.append(sigma * 255)

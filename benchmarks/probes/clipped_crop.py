@@ -9,13 +9,16 @@ and given the same second pass.
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import numpy as np
 import torch
 
+from semanir.data.datasets import to_chw
 from semanir.data.degradations import add_gaussian_noise
 from semanir.data.io import quantize, read_image, to_float
 from semanir.data.protocols import get_protocol
+from semanir.evaluation import to_hwc
 from semanir.metrics import psnr
 from semanir.restoration import Restorer, load
 from semanir.tasks import denoise
@@ -25,12 +28,15 @@ SIGMA = 25
 clean_rgb = to_float(read_image("examples/astronaut_clean.png").pixels[64:160, 80:176])
 
 
-def chw(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1) if a.ndim == 3 else a[None]))
+def psnr_8bit(x: np.ndarray, truth: np.ndarray) -> float:
+    return psnr(quantize(np.clip(x, 0, 1)), quantize(truth))
 
 
-def hwc_like(t: torch.Tensor, like: np.ndarray) -> np.ndarray:
-    return t.numpy().transpose(1, 2, 0) if like.ndim == 3 else t.numpy()[0]
+def bm3d_(y: np.ndarray) -> np.ndarray:
+    import bm3d
+
+    run = bm3d.bm3d_rgb if y.ndim == 3 else bm3d.bm3d
+    return run(y.astype(np.float64), SIGMA / 255).astype(np.float32)
 
 
 for preset in sys.argv[1:] or ["denoise", "denoise_gray"]:
@@ -39,20 +45,13 @@ for preset in sys.argv[1:] or ["denoise", "denoise_gray"]:
     noisy = add_gaussian_noise(clean, SIGMA, 1).astype(np.float32)
     clipped = np.clip(noisy, 0, 1)
 
-    def score(x: np.ndarray) -> float:
-        return psnr(quantize(np.clip(x, 0, 1)), quantize(clean))
-
-    def bm3d_(y: np.ndarray) -> np.ndarray:
-        import bm3d
-
-        run = bm3d.bm3d_rgb if y.ndim == 3 else bm3d.bm3d
-        return run(y.astype(np.float64), SIGMA / 255).astype(np.float32)
-
+    score = partial(psnr_8bit, truth=clean)
     ours_unclipped, ours_two = score(restorer.restore_array(noisy)), score(restorer.restore_array(clipped))
     ours_one = score(Restorer(restorer.model, tile=0).restore_array(clipped))  # no task: one pass
     first = bm3d_(clipped)
-    sigma = denoise.censored_sigma(chw(clipped), chw(first))
-    cbm3d_two = score(bm3d_(hwc_like(denoise.expected_unclipped(chw(clipped), chw(first), sigma), clipped)))
+    sigma = denoise.censored_sigma(to_chw(clipped), to_chw(first))
+    unclipped_guess = denoise.expected_unclipped(to_chw(clipped), to_chw(first), sigma)
+    cbm3d_two = score(bm3d_(to_hwc(unclipped_guess).reshape(clipped.shape)))
     cbm3d_unclipped, cbm3d_one = score(bm3d_(noisy)), score(first)
     print(f"## {preset}, sigma {SIGMA}: noisy input {score(noisy):.2f} dB (8-bit, so clipped as well)")
     print("| method | unclipped | clipped, one pass | clipped, two passes | cost of clipping (two passes) |")

@@ -9,7 +9,14 @@ from scipy.stats import norm, truncnorm
 
 from semanir.restoration import Restorer
 from semanir.tasks import get_task
-from semanir.tasks.denoise import MIN_CLIPPED_SHARE, censored_sigma, clipped_share, expected_unclipped
+from semanir.tasks.denoise import (
+    MIN_BOUND_VALUES,
+    MIN_CLIPPED_SHARE,
+    bound_sigmas,
+    censored_sigma,
+    clipped_share,
+    expected_unclipped,
+)
 from tests.conftest import tiny_model
 
 SIGMA = 30 / 255
@@ -50,16 +57,39 @@ def test_censored_sigma_is_scipys_maximum_likelihood_and_near_the_truth():
 def test_expected_unclipped_is_the_truncated_gaussian_mean():
     estimate = torch.tensor([0.0, 0.05, 0.3, 0.9, 0.5, 0.97, 1.0, 0.2])
     noisy = torch.tensor([0.0, 0.0, 0.0, 0.4, 1.0, 1.0, 1.0, 0.25])
-    out = expected_unclipped(noisy, estimate, SIGMA).double().numpy()
-    x, s = estimate.double().numpy(), SIGMA
+    low, high = SIGMA, 2 * SIGMA
+    out = expected_unclipped(noisy, estimate, low, high).double().numpy()
+    x = estimate.double().numpy()
     for i in range(len(x)):
         if noisy[i] == 0:  # clean + noise <= 0
-            want = truncnorm.mean(-np.inf, (0 - x[i]) / s, loc=x[i], scale=s)
+            want = truncnorm.mean(-np.inf, (0 - x[i]) / low, loc=x[i], scale=low)
         elif noisy[i] == 1:  # clean + noise >= 1
-            want = truncnorm.mean((1 - x[i]) / s, np.inf, loc=x[i], scale=s)
+            want = truncnorm.mean((1 - x[i]) / high, np.inf, loc=x[i], scale=high)
         else:  # inside the bounds: the value as it is
             want = noisy[i].item()
         assert out[i] == pytest.approx(want, abs=1e-6), i
+
+
+def test_each_bound_gets_the_noise_sigma_near_it():
+    """A camera's noise grows with the signal: dark, mid and bright bands with sigma 10, 25 and 40
+    (8-bit units). Each bound's fit finds its own band's sigma, which the whole image's does not."""
+    bands = torch.tensor([0.05, 0.5, 0.95]).repeat_interleave(32).expand(3, 48, 96)
+    sigma = torch.tensor([10, 25, 40]).repeat_interleave(32).expand(3, 48, 96) / 255
+    noisy = (bands + sigma * torch.randn(bands.shape, generator=torch.Generator().manual_seed(3))).clamp(0, 1)
+    overall = censored_sigma(noisy, bands)
+    low, high = bound_sigmas(noisy, bands, overall)
+    assert low == pytest.approx(10 / 255, rel=0.05) and high == pytest.approx(40 / 255, rel=0.05)
+    assert 15 / 255 < overall < 35 / 255
+    # Too few values near a bound to fit: the whole image's sigma there.
+    few = (slice(None), slice(None), slice(0, 32))
+    dark_spot = noisy.clone()
+    dark_spot[few] = noisy[(slice(None), slice(None), slice(32, 64))]
+    estimate = bands.clone()
+    estimate[few] = 0.5
+    estimate[0, :2, :4] = 0.0  # 8 values near 0, under MIN_BOUND_VALUES
+    assert 8 < MIN_BOUND_VALUES
+    overall = censored_sigma(dark_spot, estimate)
+    assert bound_sigmas(dark_spot, estimate, overall)[0] == overall
 
 
 def test_only_clipped_noisy_inputs_get_a_second_pass():

@@ -18,7 +18,7 @@ from semanir.data.datasets import to_chw
 from semanir.data.io import list_images, read_image, to_float
 from semanir.data.protocols import get_protocol
 from semanir.evaluation import to_hwc
-from semanir.tasks.denoise import censored_sigma, expected_unclipped
+from semanir.tasks.denoise import censored_sigma, unclipped_guess
 
 
 def main(argv=None) -> int:
@@ -34,8 +34,8 @@ def main(argv=None) -> int:
         noisy = noisy_input(clean, args.sigma, path.stem, "clipped")
         first = cbm3d(noisy, args.sigma)
         y, x = to_chw(noisy), to_chw(first)
-        sigma = censored_sigma(y, x)
-        second = cbm3d(to_hwc(expected_unclipped(y, x, sigma)), args.sigma)
+        sigma, guess = censored_sigma(y, x), unclipped_guess(y, x)
+        second = first if guess is None else cbm3d(to_hwc(guess), args.sigma)
         one.append(protocol.evaluate(first, clean)["psnr"])
         two.append(protocol.evaluate(second, clean)["psnr"])
         fitted.append(sigma * 255)

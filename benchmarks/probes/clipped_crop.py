@@ -49,9 +49,8 @@ for preset in sys.argv[1:] or ["denoise", "denoise_gray"]:
     ours_unclipped, ours_two = score(restorer.restore_array(noisy)), score(restorer.restore_array(clipped))
     ours_one = score(Restorer(restorer.model, tile=0).restore_array(clipped))  # no task: one pass
     first = bm3d_(clipped)
-    sigma = denoise.censored_sigma(to_chw(clipped), to_chw(first))
-    unclipped_guess = denoise.expected_unclipped(to_chw(clipped), to_chw(first), sigma)
-    cbm3d_two = score(bm3d_(to_hwc(unclipped_guess).reshape(clipped.shape)))
+    guess = denoise.unclipped_guess(to_chw(clipped), to_chw(first))
+    cbm3d_two = score(first if guess is None else bm3d_(to_hwc(guess).reshape(clipped.shape)))
     cbm3d_unclipped, cbm3d_one = score(bm3d_(noisy)), score(first)
     print(f"## {preset}, sigma {SIGMA}: noisy input {score(noisy):.2f} dB (8-bit, so clipped as well)")
     print("| method | unclipped | clipped, one pass | clipped, two passes | cost of clipping (two passes) |")

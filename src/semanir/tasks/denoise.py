@@ -44,12 +44,16 @@ def clipped_share(noisy: torch.Tensor) -> float:
     return float(((noisy == 0) | (noisy == 1)).float().mean())
 
 
+def _fit_sample(values: torch.Tensor) -> torch.Tensor:
+    """Every n-th of ``values``, flattened, so that at most SIGMA_FIT_VALUES remain."""
+    return values.flatten()[:: -(-values.numel() // SIGMA_FIT_VALUES)]
+
+
 def censored_sigma(noisy: torch.Tensor, estimate: torch.Tensor) -> float:
     """Maximum-likelihood sigma of Gaussian noise clipped to [0, 1], around ``estimate`` (the clean
     image's): values inside the bounds are estimate + noise, values at a bound say the noise pushed
     the estimate beyond it. A golden-section search over log sigma."""
-    step = -(-noisy.numel() // SIGMA_FIT_VALUES)
-    y, x = noisy.flatten()[::step].double(), estimate.flatten()[::step].double().clamp(0, 1)
+    y, x = _fit_sample(noisy).double(), _fit_sample(estimate).double().clamp(0, 1)
     low, high = y <= 0, y >= 1
     inside = ~(low | high)
     count, squares = int(inside.sum()), float(((y - x)[inside] ** 2).sum())
@@ -80,22 +84,27 @@ def expected_unclipped(noisy: torch.Tensor, estimate: torch.Tensor, low_sigma: f
     """``noisy`` with each value at a bound replaced by the mean of estimate + noise beyond that bound
     (the mean of a truncated Gaussian, of sigma ``low_sigma`` at 0 and ``high_sigma`` at 1): what the
     unclipped input most likely held there."""
-    x = estimate.clamp(0, 1).to(noisy.dtype)
 
     def inverse_mills(t: torch.Tensor) -> torch.Tensor:  # E[z | z >= t] for a standard normal z
         return torch.exp(-0.5 * t * t - 0.5 * math.log(2 * math.pi) - torch.special.log_ndtr(-t))
 
-    out = torch.where(noisy <= 0, x - low_sigma * inverse_mills(x / low_sigma), noisy)
-    return torch.where(noisy >= 1, x + high_sigma * inverse_mills((1 - x) / high_sigma), out)
+    out = noisy.clone()
+    low, high = noisy <= 0, noisy >= 1  # only these change: a few percent of a large image
+    x = estimate[low].clamp(0, 1).to(noisy.dtype)
+    out[low] = x - low_sigma * inverse_mills(x / low_sigma)
+    x = estimate[high].clamp(0, 1).to(noisy.dtype)
+    out[high] = x + high_sigma * inverse_mills((1 - x) / high_sigma)
+    return out
 
 
 def bound_sigmas(noisy: torch.Tensor, estimate: torch.Tensor, overall: float) -> tuple[float, float]:
     """The noise sigma at 0 and at 1: a camera's noise grows with the signal, so each is fitted to
     the values whose estimate lies within a few ``overall`` sigmas (the whole image's fit) of that
     bound, where clipping happens; ``overall`` where too few lie there."""
+    y, x = _fit_sample(noisy), _fit_sample(estimate)
     fits = []
-    for near in (estimate <= NEAR_BOUND * overall, estimate >= 1 - NEAR_BOUND * overall):
-        fits.append(censored_sigma(noisy[near], estimate[near]) if int(near.sum()) >= MIN_BOUND_VALUES else overall)
+    for near in (x <= NEAR_BOUND * overall, x >= 1 - NEAR_BOUND * overall):
+        fits.append(censored_sigma(y[near], x[near]) if int(near.sum()) >= MIN_BOUND_VALUES else overall)
     return fits[0], fits[1]
 
 

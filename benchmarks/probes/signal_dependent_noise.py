@@ -62,7 +62,8 @@ def main(argv=None) -> int:
 
     paths = list_images(args.data)[: args.limit]
     print(f"{len(paths)} crops of {args.data}, weights {args.weights}; mean RGB PSNR (dB) of 8-bit outputs")
-    print("| sigma at 0 / at 1 | exposure | noisy | one pass | two passes, one sigma | two passes, sigma per bound (task) | unclipped, one pass |")
+    print("| sigma at 0 / at 1 | exposure | noisy | one pass | two passes, one sigma"
+          " | two passes, sigma per bound (task) | unclipped, one pass |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for at_zero, at_one, exposure in NOISES:
         rows = []

@@ -80,7 +80,9 @@ def censored_sigma(noisy: torch.Tensor, estimate: torch.Tensor) -> float:
     return math.exp((a + b) / 2)
 
 
-def expected_unclipped(noisy: torch.Tensor, estimate: torch.Tensor, low_sigma: float, high_sigma: float) -> torch.Tensor:
+def expected_unclipped(
+    noisy: torch.Tensor, estimate: torch.Tensor, low_sigma: float, high_sigma: float
+) -> torch.Tensor:
     """``noisy`` with each value at a bound replaced by the mean of estimate + noise beyond that bound
     (the mean of a truncated Gaussian, of sigma ``low_sigma`` at 0 and ``high_sigma`` at 1): what the
     unclipped input most likely held there."""

@@ -1,6 +1,7 @@
 """Does the clipped-noise second pass (tasks/denoise.py) hold when the noise grows with the signal, as
-a camera's does? Its sigma is fitted once over the whole image; clipping happens only near 0 and 1,
-where a camera's noise is weaker (near 0) or stronger (near 1) than its average.
+a camera's does? Clipping happens only near 0 and 1, where a camera's noise is weaker (near 0) or
+stronger (near 1) than its average: one sigma fitted over the whole image (the pass before commit
+840148e) against a sigma fitted per bound (the task's now).
 
     python benchmarks/probes/signal_dependent_noise.py --data data_prep/val_structured [--limit 8]
 
@@ -42,7 +43,7 @@ def camera_noise(clean: np.ndarray, at_zero: float, at_one: float, seed: int) ->
 
 
 def one_sigma_pass(run, noisy: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
-    """The second pass with the whole image's sigma at both bounds (the task's before 2026-12-07)."""
+    """The second pass with the whole image's sigma at both bounds (the task's before 840148e)."""
     sigma = denoise.censored_sigma(noisy[0], first[0])
     return run(denoise.expected_unclipped(noisy[0], first[0], sigma, sigma)[None])
 

@@ -8,6 +8,7 @@ from scipy.optimize import minimize_scalar
 from scipy.stats import norm, truncnorm
 
 from semanir.restoration import Restorer
+from semanir.tasks import denoise as denoise_task
 from semanir.tasks import get_task
 from semanir.tasks.denoise import (
     MIN_BOUND_VALUES,
@@ -118,7 +119,9 @@ def test_only_clipped_noisy_inputs_get_a_second_pass():
         assert (second - unclipped)[clipped_here].mean().abs() < 0.01 < (clipped - unclipped)[clipped_here].mean().abs()
 
 
-def test_a_restorer_counts_progress_over_both_passes():
+def test_a_restorer_counts_progress_over_both_passes(monkeypatch):
+    scans = []
+    monkeypatch.setattr(denoise_task, "clipped_share", lambda x: scans.append(x) or clipped_share(x))
     model = tiny_model("semanir_unet_color", dims=(8, 16), num_heads=(1, 1), encoder_depths=(1, 1),
                        decoder_depths=(1, 1), window_size=4)  # fmt: skip
     restorer = Restorer(model, task="denoise", tile=32, overlap=8)
@@ -128,3 +131,4 @@ def test_a_restorer_counts_progress_over_both_passes():
         restorer.restore_array(clipped, progress=lambda done, total: calls.append((done, total)))
     done, totals = [c[0] for c in calls], {c[1] for c in calls}
     assert len(totals) == 1 and done == list(range(1, totals.pop() + 1)) and len(done) % 2 == 0
+    assert len(scans) == 1  # the pass count is worked out once, for the progress and the passes

@@ -188,7 +188,7 @@ class Restorer:
             done += 1
             return out
 
-        out = self._task.restore(one_pass, x) if self._task else one_pass(x)
+        out = self._task.restore(one_pass, x, passes) if self._task else one_pass(x)
         if progress and done < passes:  # the task needed fewer passes than it might have
             progress(1, 1)
         return out

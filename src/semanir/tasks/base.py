@@ -124,9 +124,10 @@ class Task:
         """How many model passes :meth:`restore` may make on the (B, C, H, W) tensor ``degraded``."""
         return 1
 
-    def restore(self, run, degraded):
+    def restore(self, run, degraded, passes: int | None = None):
         """``degraded`` (a (B, C, H, W) tensor) restored, given ``run``: one pass of the model, tensor
-        in, tensor out. Denoising runs clipped inputs twice (see ``tasks.denoise``)."""
+        in, tensor out. Denoising runs clipped inputs twice (see ``tasks.denoise``); ``passes``:
+        :meth:`passes`'s answer where the caller already asked it, so that it is not worked out twice."""
         return run(degraded)
 
     def raw_views(self, pixels: np.ndarray, bayer_pattern: str):

@@ -137,9 +137,9 @@ class Denoise(Task):
     def passes(self, degraded):
         return 2 if clipped_share(degraded) >= MIN_CLIPPED_SHARE else 1
 
-    def restore(self, run, degraded):
+    def restore(self, run, degraded, passes=None):
         first = run(degraded)
-        if self.passes(degraded) == 1:
+        if (passes or self.passes(degraded)) == 1:
             return first
         guesses = [unclipped_guess(noisy, estimate) for noisy, estimate in zip(degraded, first)]
         if all(guess is None for guess in guesses):

@@ -291,3 +291,23 @@ def test_registry_on_the_real_folder():
     assert len(get_benchmark("Set5").images(root)) == 5
     assert len(get_benchmark("Classic5").images(root)) == 5
     assert len(get_benchmark("Kodak24_500crop").images(root)) == 24
+
+
+def test_camera_fraction_noises_that_share_as_a_camera_does(clean_folder):
+    protocol = get_protocol("denoise", [0, 50])
+    plain = TrainDataset(clean_folder, protocol, patch_size=32, seed=0)
+    camera = TrainDataset(clean_folder, protocol, patch_size=32, seed=0, camera_fraction=0.5)
+    kinds = []
+    for i in range(40):
+        (x, target), (_, clean) = camera[i], plain[i]
+        if torch.equal(target, clean):  # white noise, as without camera_fraction
+            kinds.append("white")
+        else:  # the noise-free pipeline's image (demosaicked), on the 8-bit grid like a file
+            kinds.append("camera")
+            assert (target - clean).abs().mean() < 0.05
+            assert torch.equal(torch.round(x * 255) / 255, x)
+    assert 10 <= kinds.count("camera") <= 30
+    with pytest.raises(UsageError, match="camera_fraction"):
+        TrainDataset(clean_folder, get_protocol("denoise", 25, 1), patch_size=32, camera_fraction=0.5)
+    with pytest.raises(UsageError, match="camera_fraction"):
+        TrainDataset(clean_folder, protocol, patch_size=32, camera_fraction=1.5)

@@ -276,3 +276,36 @@ def test_malvar_baseline_on_mcmaster_is_the_papers_matlab_row():
         scores.append(psnr(deg.demosaic_malvar(deg.bayer_mosaic(clean)), clean))
     assert len(scores) == 18
     assert abs(np.mean(scores) - 34.43) < 1.0  # SemanIR Table 9, "Matlab" row, McMaster
+
+
+@pytest.mark.parametrize("pattern", deg.BAYER_PATTERNS)
+def test_bilinear_demosaicking_matches_colour_demosaicing_inside_the_border(pattern):
+    colour = pytest.importorskip("colour_demosaicing")
+    cfa = deg.bayer_mosaic(natural_image(21, 30), pattern)
+    ours = deg.demosaic_bilinear(cfa, pattern)
+    ref = colour.demosaicing_CFA_Bayer_bilinear(cfa.astype(np.float64), pattern)
+    np.testing.assert_allclose(ours[1:-1, 1:-1], ref[1:-1, 1:-1], atol=1e-6)
+    flat = np.full((9, 10, 3), (0.2, 0.5, 0.8), np.float32)  # borders included: reflection keeps the grid
+    np.testing.assert_allclose(deg.demosaic_bilinear(deg.bayer_mosaic(flat, pattern), pattern), flat, atol=1e-6)
+
+
+def test_camera_noise_is_correlated_reproducible_and_on_8_bits():
+    clean = natural_image(64, 64)
+    noisy, truth = deg.camera_noise(clean, (25, 25), 3)
+    again = deg.camera_noise(clean, (25, 25), 3)
+    np.testing.assert_array_equal(noisy, again[0])
+    np.testing.assert_array_equal(truth, again[1])
+    assert not np.array_equal(noisy, deg.camera_noise(clean, (25, 25), 4)[0])
+    assert noisy.dtype == truth.dtype == np.float32 and noisy.shape == truth.shape == clean.shape
+    np.testing.assert_array_equal(quantize(noisy).astype(np.float32) / 255, noisy)  # a file's values
+    # the truth is the noise-free pipeline: close to the clean image, not the noisy one
+    assert psnr(quantize(truth), quantize(clean)) > psnr(quantize(noisy), quantize(clean)) + 5
+
+    def neighbour_correlation(noise: np.ndarray) -> float:
+        return float(np.corrcoef(noise[:, :-1].ravel(), noise[:, 1:].ravel())[0, 1])
+
+    draws = [deg.camera_noise(clean, (25, 25), seed) for seed in range(6)]
+    camera = np.mean([neighbour_correlation(n - t) for n, t in draws])
+    white = neighbour_correlation(deg.add_gaussian_noise(clean, 25, 0) - clean)
+    assert camera > 0.2 and abs(white) < 0.05  # demosaicking spreads each sensor value's noise
+    assert 0 < np.mean([np.std(n - t) for n, t in draws]) * 255 < 25  # interpolation averages noise

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
             "set": None,  # paired tasks: a registered set's layout under root (default: input/ + target/)
             "sample_by": "image",  # image (each image equally often) | pixels (by its pixel count)
             "clip_fraction": 0.0,  # denoise: share of inputs clipped and rounded to 8 bits, as real files are
+            "camera_fraction": 0.0,  # RGB denoise: share of inputs noised as a camera does (before demosaicking)
         },
         "val": {"root": None, "level": None, "limit": None, "set": None},
     },

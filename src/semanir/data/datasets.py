@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import UsageError
-from .degradations import bicubic_downscale, image_seed
+from .degradations import bicubic_downscale, camera_noise, image_seed
 from .io import IMAGE_EXTENSIONS, ImageError, list_images, quantize, read_image, to_float
 from .protocols import Protocol
 
@@ -122,7 +122,9 @@ class TrainDataset(_Seeded, Dataset):
     `sample_by="pixels"` draws each item's image with probability proportional to its pixel count,
     so that a folder of small images (BSDS's 0.15 MP) does not outweigh one of large ones.
     `clip_fraction` of the items (denoising) have their input clipped to [0, 1] and rounded to 8
-    bits, as in a real noisy file; the rest keep the paper's unclipped noise.
+    bits, as in a real noisy file; the rest keep the paper's unclipped noise. `camera_fraction` of
+    them (RGB denoising) get their noise as a camera adds it instead (see :func:`camera_noise`),
+    with the noise-free pipeline's image as the target.
     """
 
     def __init__(
@@ -136,6 +138,7 @@ class TrainDataset(_Seeded, Dataset):
         repeat: int = 1,
         sample_by: str = "image",
         clip_fraction: float = 0.0,
+        camera_fraction: float = 0.0,
     ):
         if protocol.paired:
             raise ValueError(f"{protocol.task} is paired data: use PairedFolderDataset")
@@ -143,6 +146,13 @@ class TrainDataset(_Seeded, Dataset):
             raise UsageError(f"data.train.sample_by must be one of {', '.join(SAMPLING)}, got {sample_by!r}")
         if not 0.0 <= clip_fraction <= 1.0 or (clip_fraction and not protocol.spec.clips_inputs):
             raise UsageError(f"data.train.clip_fraction is a fraction in [0, 1] of denoising inputs, got {clip_fraction} for {protocol.task}")
+        rgb_denoising = (protocol.task, protocol.channels) == ("denoise", 3)
+        if not 0.0 <= camera_fraction <= 1.0 or (camera_fraction and not rgb_denoising):
+            raise UsageError(
+                f"data.train.camera_fraction is a fraction in [0, 1] of RGB denoising inputs, "
+                f"got {camera_fraction} for {protocol.name}"
+            )
+        self.camera_fraction = float(camera_fraction)
         self.protocol, self.patch_size, self.augment = protocol, patch_size, augment
         self.seed, self.repeat, self.clip_fraction = seed, repeat, float(clip_fraction)
         self.images = _Images(_paths(images), cache)
@@ -175,10 +185,18 @@ class TrainDataset(_Seeded, Dataset):
             degraded = self.protocol.to_channels(flip_rotate(lr, mode))
         else:
             clean = self.protocol.to_channels(to_float(flip_rotate(raw[y : y + p, x : x + p], mode)))
+            if self.camera_fraction and rng.random() < self.camera_fraction:
+                degraded, clean = camera_noise(clean, self._sigma_range(), rng)
+                return to_chw(degraded), to_chw(clean)
             degraded = self.protocol.degrade(clean, rng)
             if self.clip_fraction and rng.random() < self.clip_fraction:
                 degraded = to_float(quantize(degraded))  # quantize clips
         return to_chw(degraded), to_chw(clean)
+
+    def _sigma_range(self) -> tuple[float, float]:
+        if self.protocol.level == "blind":
+            return self.protocol.blind_range or self.protocol.spec.blind_range
+        return float(self.protocol.level), float(self.protocol.level)
 
 
 class TestDataset(Dataset):

@@ -37,6 +37,7 @@ def build_datasets(cfg: dict):
         train = TrainDataset(
             images, protocol, patch_size=d["patch_size"], augment=True, cache=d["cache"], seed=seed,
             sample_by=d["sample_by"], clip_fraction=float(d["clip_fraction"]),
+            camera_fraction=float(d["camera_fraction"]),
         )  # fmt: skip
     if not v["root"]:
         return train, None, protocol
